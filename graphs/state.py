@@ -1,0 +1,48 @@
+"""The support graph's state: what clients and evals read, and what nodes exchange."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, TypedDict
+
+from langchain_core.messages import AnyMessage
+from langgraph.graph.message import add_messages
+
+from routers.entities import Entities
+from routers.types import Decision
+
+
+def merge_facts(current: dict[str, Any] | None, update: dict[str, Any] | None) -> dict[str, Any]:
+    """Parallel branches each add their own keys; `None` starts a new turn's facts."""
+    if update is None:
+        return {}
+    return {**(current or {}), **update}
+
+
+class SupportInput(TypedDict):
+    messages: Annotated[list[AnyMessage], add_messages]
+
+
+class SupportState(TypedDict, total=False):
+    """Public state. Each turn, `guard` resets the per-turn keys.
+
+    - messages: the conversation (LangChain messages, `add_messages` reducer).
+    - text: the normalised text of the latest user message.
+    - entities: order ids, emails and amounts found in it.
+    - route: the routing decision `{intent, tier, confidence, reason, entities}`.
+    - order_id: the order the conversation is about (kept across turns for follow-ups).
+    - facts: what the lookups found, merged from parallel branches.
+    - refund: the assessment and, once issued, the receipt.
+    - answer: the text given to the user (also appended to `messages`).
+    - degraded: None, or `{rung, reason}` when a lower rung of the ladder answered.
+    """
+
+    messages: Annotated[list[AnyMessage], add_messages]
+    text: str
+    entities: Entities
+    route: Decision | None
+    order_id: int | None
+    email: str | None
+    facts: Annotated[dict[str, Any], merge_facts]
+    refund: dict[str, Any] | None
+    answer: str | None
+    degraded: dict[str, Any] | None

@@ -1,0 +1,109 @@
+"""Per-run event logs: append-only, strictly increasing ids, live fan-out, a TTL.
+
+A stream reconnect is "replay after id N, then follow". The embedded log lives in
+memory (a run's stream is only resumable while its process lives); the Redis log
+in scale-out mode is shared by every process.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Protocol
+
+
+@dataclass(frozen=True)
+class Event:
+    id: str
+    event: str
+    data: bytes  # compact JSON, encoded once by the producer
+
+
+class UnknownEventId(ValueError):
+    code = "invalid_last_event_id"
+
+
+class EventLog(Protocol):
+    async def append(self, run_id: str, event: str, data: bytes) -> str:
+        """Append an event and return its id (strictly greater than any before it)."""
+        ...
+
+    async def close(self, run_id: str) -> None:
+        """No more events for this run; followers finish after the last one."""
+        ...
+
+    def follow(self, run_id: str, after: str | None = None) -> AsyncIterator[Event]:
+        """Events after `after` (all when None or "-1"), then live ones until closed."""
+        ...
+
+    async def has(self, run_id: str) -> bool: ...
+
+
+@dataclass
+class _RunLog:
+    events: list[Event] = field(default_factory=list)
+    closed: bool = False
+    expires_at: float | None = None
+    changed: asyncio.Event = field(default_factory=asyncio.Event)
+
+
+def parse_event_id(value: str | None) -> int:
+    """The sequence number after which to replay; 0 replays everything."""
+    if value is None or value.strip() in ("", "-1"):
+        return 0
+    try:
+        seq = int(value.strip())
+    except ValueError:
+        raise UnknownEventId(f"Last-Event-ID {value!r} is not an event id of this stream") from None
+    if seq < 0:
+        raise UnknownEventId(f"Last-Event-ID {value!r} is not an event id of this stream")
+    return seq
+
+
+class MemoryEventLog:
+    """Ids are the 1-based position in the run's log, so they never collide."""
+
+    def __init__(self, ttl_seconds: float = 3600.0) -> None:
+        self._ttl = ttl_seconds
+        self._logs: dict[str, _RunLog] = {}
+
+    def _purge(self) -> None:
+        moment = time.monotonic()
+        for run_id in [r for r, log in self._logs.items() if log.expires_at and log.expires_at < moment]:
+            del self._logs[run_id]
+
+    async def append(self, run_id: str, event: str, data: bytes) -> str:
+        log = self._logs.setdefault(run_id, _RunLog())
+        if log.closed:
+            raise RuntimeError(f"event log of run {run_id} is closed")
+        event_id = str(len(log.events) + 1)
+        log.events.append(Event(event_id, event, data))
+        log.changed.set()
+        log.changed = asyncio.Event()
+        return event_id
+
+    async def close(self, run_id: str) -> None:
+        log = self._logs.setdefault(run_id, _RunLog())
+        log.closed = True
+        log.expires_at = time.monotonic() + self._ttl
+        log.changed.set()
+        self._purge()
+
+    async def has(self, run_id: str) -> bool:
+        self._purge()
+        return run_id in self._logs
+
+    async def follow(self, run_id: str, after: str | None = None) -> AsyncIterator[Event]:
+        position = parse_event_id(after)
+        log = self._logs.get(run_id)
+        if log is None:
+            return
+        while True:
+            while position < len(log.events):
+                yield log.events[position]
+                position += 1
+            if log.closed:
+                return
+            await log.changed.wait()

@@ -1,0 +1,30 @@
+"""How nodes reach the shop: one process-wide `Shop`, set by the app or opened lazily.
+
+The server opens the shop in its lifespan and hands it over with `use_shop`; under
+`langgraph dev` (Studio) nothing does, so the first node to ask opens it from settings.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from infra.settings import db_paths, get_settings
+from shop.tools import Shop
+
+_shop: Shop | None = None
+_opening = asyncio.Lock()
+
+
+def use_shop(shop: Shop | None) -> None:
+    global _shop
+    _shop = shop
+
+
+async def current_shop() -> Shop:
+    global _shop
+    if _shop is None:
+        async with _opening:
+            if _shop is None:
+                settings = get_settings()
+                _shop = await Shop.open(db_paths(settings.db).shop, latency=settings.tool_latency_ms / 1000)
+    return _shop

@@ -1,0 +1,16 @@
+"""route: runs the routing cascade (rules, classifier, then the default)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from routers.cascade import decide
+from routers.types import Query
+
+
+async def route(state: dict[str, Any]) -> dict[str, Any]:
+    """Reads `text`, `entities` and the previous turn's `route`; writes `route`."""
+    previous = state.get("route") or {}
+    query = Query(text=state.get("text", ""), entities=state["entities"],
+                  previous_intent=previous.get("intent"))
+    return {"route": await decide(query)}

@@ -1,0 +1,243 @@
+"""Runs: stream, wait, background; list, get, join; re-attach to a run's stream.
+
+A run is created here and handed to the `RunExecutor`; the HTTP response only
+follows the run's event log, so a client that disconnects does not stop the run
+(unless it asked for `on_disconnect: cancel`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+from fastapi import APIRouter, Depends, Header, Query, Response
+from fastapi.responses import JSONResponse
+from langchain_core.utils.uuid import uuid7
+from sse_starlette import EventSourceResponse, ServerSentEvent
+
+from infra.jsonwire import dumps, loads
+from infra.persistence.events import UnknownEventId, parse_event_id
+from infra.persistence.records import FINAL_RUN_STATUSES, RunRecord, ThreadRecord, now
+from server import views
+from server.api.threads import existing_thread, valid_thread_id
+from server.errors import ApiError, Conflict, NotFound, Unprocessable
+from server.execution import RunRequest, graph_input
+from server.schemas import SUPPORTED_MULTITASK, UNSUPPORTED_RUN_FIELDS, RunCreate
+from server.services import Services, services
+from server.sse import STREAM_MODES, frame
+
+router = APIRouter(tags=["runs"])
+
+_CONFIG_KEYS = {"configurable", "tags", "recursion_limit", "run_name", "max_concurrency", "metadata"}
+
+
+def _refuse_unsupported(body: RunCreate) -> None:
+    for name in UNSUPPORTED_RUN_FIELDS:
+        if getattr(body, name) not in (None, [], 0):
+            raise Unprocessable(f"'{name}' is not supported by this server.", code="unsupported_field")
+    if body.multitask_strategy not in SUPPORTED_MULTITASK:
+        raise Unprocessable(
+            f"multitask_strategy '{body.multitask_strategy}' is not supported yet; use 'enqueue' or 'reject'.",
+            code="unsupported_field",
+        )
+    unknown = set(body.config or {}) - _CONFIG_KEYS
+    if unknown:
+        raise Unprocessable(f"config keys not supported: {sorted(unknown)}", code="unsupported_field")
+    if body.input is not None and body.command is not None:
+        raise Unprocessable("Give either 'input' or 'command', not both.", code="invalid_request")
+
+
+async def start_run(s: Services, thread_id: str | None, body: RunCreate, *, stateless: bool = False) -> RunRecord:
+    _refuse_unsupported(body)
+    graph_id = s.graph_id(body.assistant_id)
+    graph = s.graphs[graph_id]
+    if thread_id is None:
+        thread = ThreadRecord(thread_id=str(uuid7()))
+    else:
+        thread_id = valid_thread_id(thread_id)
+        found = await s.records.get_thread(thread_id)
+        if found is None and body.if_not_exists != "create":
+            raise NotFound(f"Thread '{thread_id}' not found.", code="thread_not_found")
+        thread = found or ThreadRecord(thread_id=thread_id)
+    if body.multitask_strategy == "reject" and s.executor.active_on_thread(thread.thread_id):
+        raise Conflict("Thread is already running a run; multitask_strategy is 'reject'.", code="thread_busy")
+
+    run_id = str(uuid7())
+    aid = views.assistant_id(graph_id)
+    thread.metadata = {**thread.metadata, "graph_id": graph_id, "assistant_id": aid}
+    user_config = dict(body.config or {})
+    configurable = dict(user_config.pop("configurable", None) or {})
+    checkpoint = body.checkpoint.model_dump(exclude_none=True) if body.checkpoint else {}
+    if body.checkpoint_id:
+        checkpoint["checkpoint_id"] = body.checkpoint_id
+    checkpoint.pop("thread_id", None)
+    configurable.update(checkpoint, thread_id=thread.thread_id)
+    metadata = {**(body.metadata or {}), "graph_id": graph_id, "assistant_id": aid}
+    config = {
+        **user_config,
+        "configurable": configurable,
+        "metadata": {**user_config.pop("metadata", {}), **metadata, "thread_id": thread.thread_id,
+                     "run_id": run_id, "run_attempt": 1},
+        "run_id": run_id,
+    }
+    durability = body.durability
+    if durability is None and body.checkpoint_during is not None:
+        durability = "async" if body.checkpoint_during else "exit"
+
+    run = RunRecord(
+        run_id=run_id, thread_id=thread.thread_id, assistant_id=aid, metadata=metadata,
+        kwargs=loads(dumps(body.model_dump(exclude_none=True))), multitask_strategy=body.multitask_strategy,
+    )
+    thread.updated_at = now()
+    await s.records.put_run(run, thread)
+
+    async def delete_thread() -> None:
+        await s.records.delete_thread(thread.thread_id)
+        if graph.checkpointer is not None:
+            await graph.checkpointer.adelete_thread(thread.thread_id)  # type: ignore[union-attr]
+
+    await s.executor.submit(run, RunRequest(
+        graph=graph,
+        graph_input=graph_input(body.input, body.command.model_dump() if body.command else None),
+        config=config,
+        context=body.context,
+        modes=body.modes(),
+        subgraphs=body.stream_subgraphs,
+        interrupt_before=body.interrupt_before,
+        interrupt_after=body.interrupt_after,
+        durability=durability,
+        after=delete_thread if stateless and body.on_completion == "delete" else None,
+    ))
+    return run
+
+
+def _run_paths(run: RunRecord) -> dict[str, str]:
+    base = f"/threads/{run.thread_id}/runs/{run.run_id}"
+    return {"Location": f"{base}/stream", "Content-Location": base}
+
+
+async def _frames(
+    s: Services, run: RunRecord, after: str | None, with_ids: bool, on_disconnect: str, modes: set[str] | None
+) -> AsyncIterator[bytes]:
+    finished = False
+    try:
+        async for event in s.events.follow(run.run_id, after):
+            finished = event.event == "end"
+            base = event.event.split("|", 1)[0].split("/", 1)[0]
+            if modes is None or base in modes or event.event in ("metadata", "error", "end"):
+                yield frame(event.event, event.data, event.id if with_ids else None)
+        if not finished and not await s.events.has(run.run_id):
+            # The log is gone (expired, or the run predates this process): say the stream is over.
+            yield frame("end", b"null")
+            finished = True
+    finally:
+        if not finished and on_disconnect == "cancel":
+            await s.executor.cancel(run.run_id)
+
+
+def event_stream(s: Services, run: RunRecord, frames: AsyncIterator[bytes]) -> EventSourceResponse:
+    return EventSourceResponse(
+        frames,
+        headers={**_run_paths(run), "Cache-Control": "no-store"},
+        ping=s.settings.heartbeat_seconds,
+        sep="\n",
+        ping_message_factory=lambda: ServerSentEvent(comment="heartbeat", sep="\n"),
+    )
+
+
+async def _final_values(s: Services, run: RunRecord) -> Any:
+    result = await s.executor.wait(run.run_id)
+    if result is not None:
+        return result
+    finished = await s.records.get_run(run.run_id) or run
+    if finished.status == "error":
+        return {"__error__": {"error": "RunError", "message": finished.error or "The run failed."}}
+    thread = await s.records.get_thread(run.thread_id)
+    return thread.values if thread else None
+
+
+@router.post("/threads/{thread_id}/runs/stream")
+async def stream(thread_id: str, body: RunCreate, s: Services = Depends(services)) -> EventSourceResponse:
+    run = await start_run(s, thread_id, body)
+    return event_stream(s, run, _frames(s, run, None, body.stream_resumable, body.on_disconnect, None))
+
+
+@router.post("/runs/stream")
+async def stream_stateless(body: RunCreate, s: Services = Depends(services)) -> EventSourceResponse:
+    run = await start_run(s, None, body, stateless=True)
+    return event_stream(s, run, _frames(s, run, None, body.stream_resumable, body.on_disconnect, None))
+
+
+@router.post("/threads/{thread_id}/runs/wait")
+async def wait(thread_id: str, body: RunCreate, s: Services = Depends(services)) -> Response:
+    run = await start_run(s, thread_id, body)
+    values = await _final_values(s, run)
+    paths = _run_paths(run)
+    headers = {"Location": paths["Content-Location"] + "/join", "Content-Location": paths["Content-Location"]}
+    return Response(dumps(values), media_type="application/json", headers=headers)
+
+
+@router.post("/runs/wait")
+async def wait_stateless(body: RunCreate, s: Services = Depends(services)) -> Response:
+    run = await start_run(s, None, body, stateless=True)
+    return Response(dumps(await s.executor.wait(run.run_id)), media_type="application/json")
+
+
+@router.post("/threads/{thread_id}/runs")
+async def create(thread_id: str, body: RunCreate, s: Services = Depends(services)) -> JSONResponse:
+    run = await start_run(s, thread_id, body)
+    return JSONResponse(views.run(run), headers={"Content-Location": _run_paths(run)["Content-Location"]})
+
+
+async def _existing_run(s: Services, thread_id: str, run_id: str) -> RunRecord:
+    await existing_thread(s, thread_id)
+    run = await s.records.get_run(run_id)
+    if run is None or run.thread_id != thread_id:
+        raise NotFound(f"Run '{run_id}' not found.", code="run_not_found")
+    return run
+
+
+@router.get("/threads/{thread_id}/runs")
+async def list_runs(
+    thread_id: str, limit: int = Query(10, ge=1, le=1000), offset: int = Query(0, ge=0),
+    status: str | None = None, s: Services = Depends(services),
+) -> list[dict[str, Any]]:
+    thread = await existing_thread(s, thread_id)
+    return [views.run(r) for r in await s.records.list_runs(thread.thread_id, limit=limit, offset=offset, status=status)]
+
+
+@router.get("/threads/{thread_id}/runs/{run_id}")
+async def get(thread_id: str, run_id: str, s: Services = Depends(services)) -> dict[str, Any]:
+    return views.run(await _existing_run(s, thread_id, run_id))
+
+
+@router.get("/threads/{thread_id}/runs/{run_id}/join")
+async def join(thread_id: str, run_id: str, s: Services = Depends(services)) -> Response:
+    run = await _existing_run(s, thread_id, run_id)
+    return Response(dumps(await _final_values(s, run)), media_type="application/json")
+
+
+@router.get("/threads/{thread_id}/runs/{run_id}/stream")
+async def join_stream(
+    thread_id: str,
+    run_id: str,
+    stream_mode: list[str] | None = Query(None),
+    cancel_on_disconnect: bool = False,
+    last_event_id: str | None = Header(None),
+    s: Services = Depends(services),
+) -> EventSourceResponse:
+    run = await _existing_run(s, thread_id, run_id)
+    try:
+        parse_event_id(last_event_id)
+    except UnknownEventId as exc:
+        raise ApiError(str(exc), code=exc.code) from None
+    unknown = set(stream_mode or ()) - set(STREAM_MODES)
+    if unknown:
+        raise Unprocessable(f"Unknown stream_mode {sorted(unknown)}.", code="invalid_stream_mode")
+    modes = None if not stream_mode else {"messages" if m == "messages-tuple" else m for m in stream_mode}
+    if run.status in FINAL_RUN_STATUSES and not await s.events.has(run.run_id):
+        async def ended() -> AsyncIterator[bytes]:
+            yield frame("end", b"null")
+        return event_stream(s, run, ended())
+    on_disconnect = "cancel" if cancel_on_disconnect else "continue"
+    return event_stream(s, run, _frames(s, run, last_event_id, True, on_disconnect, modes))

@@ -1,0 +1,191 @@
+"""Threads: create, search, read, patch, delete; state, history and state updates."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+from fastapi import APIRouter, Depends, Query, Response
+from langchain_core.utils.uuid import uuid7
+from langgraph.pregel import Pregel
+
+from infra.persistence.records import ThreadQuery, ThreadRecord, now
+from server import views
+from server.errors import ApiError, Conflict, NotFound, Unprocessable
+from server.schemas import HistoryRequest, StateAtCheckpoint, StateUpdate, ThreadCount, ThreadCreate, ThreadPatch, ThreadSearch
+from server.services import Services, services
+
+router = APIRouter(prefix="/threads", tags=["threads"])
+
+EMPTY_STATE: dict[str, Any] = {
+    "values": {}, "next": [], "tasks": [], "metadata": None, "created_at": None, "checkpoint": None,
+    "parent_checkpoint": None, "interrupts": [], "checkpoint_id": None, "parent_checkpoint_id": None,
+}
+
+
+def valid_thread_id(thread_id: str) -> str:
+    try:
+        UUID(thread_id)
+    except ValueError:
+        raise Unprocessable("Invalid thread ID: must be a UUID", code="invalid_thread_id") from None
+    return thread_id
+
+
+async def existing_thread(s: Services, thread_id: str) -> ThreadRecord:
+    thread = await s.records.get_thread(valid_thread_id(thread_id))
+    if thread is None:
+        raise NotFound(f"Thread '{thread_id}' not found.", code="thread_not_found")
+    return thread
+
+
+def thread_graph(s: Services, thread: ThreadRecord) -> Pregel | None:
+    graph_id = thread.metadata.get("graph_id")
+    return s.graphs.get(graph_id) if isinstance(graph_id, str) else None
+
+
+def require_graph(s: Services, thread: ThreadRecord) -> Pregel:
+    graph = thread_graph(s, thread)
+    if graph is None:
+        raise ApiError(f"Thread '{thread.thread_id}' has no graph yet: start a run on it first, "
+                       "or set metadata.graph_id.", code="thread_has_no_graph")
+    return graph
+
+
+def checkpoint_config(thread_id: str, checkpoint: dict[str, Any] | None = None) -> dict[str, Any]:
+    configurable = {k: v for k, v in (checkpoint or {}).items() if v is not None and k != "thread_id"}
+    return {"configurable": {**configurable, "thread_id": thread_id}}
+
+
+@router.post("")
+async def create(body: ThreadCreate, s: Services = Depends(services)) -> dict[str, Any]:
+    thread_id = valid_thread_id(body.thread_id) if body.thread_id else str(uuid7())
+    existing = await s.records.get_thread(thread_id)
+    if existing is not None:
+        if body.if_exists == "do_nothing":
+            return views.thread(existing)
+        raise Conflict(f"Thread with ID {thread_id} already exists", code="thread_exists")
+    thread = ThreadRecord(thread_id=thread_id, metadata=body.metadata)
+    await s.records.put_thread(thread)
+    return views.thread(thread)
+
+
+@router.post("/search")
+async def search(body: ThreadSearch, response: Response, s: Services = Depends(services)) -> list[dict[str, Any]]:
+    query = ThreadQuery(**body.model_dump())
+    found = await s.records.search_threads(query)
+    response.headers["X-Pagination-Total"] = str(await s.records.count_threads(query))
+    return [views.thread(t) for t in found]
+
+
+@router.post("/count")
+async def count(body: ThreadCount, s: Services = Depends(services)) -> int:
+    return await s.records.count_threads(ThreadQuery(**body.model_dump()))
+
+
+@router.get("/{thread_id}")
+async def get(thread_id: str, s: Services = Depends(services)) -> dict[str, Any]:
+    return views.thread(await existing_thread(s, thread_id))
+
+
+@router.patch("/{thread_id}")
+async def patch(thread_id: str, body: ThreadPatch, s: Services = Depends(services)) -> dict[str, Any]:
+    thread = await existing_thread(s, thread_id)
+    thread.metadata = {**thread.metadata, **body.metadata}
+    thread.updated_at = now()
+    await s.records.put_thread(thread)
+    return views.thread(thread)
+
+
+@router.delete("/{thread_id}", status_code=204)
+async def delete(thread_id: str, s: Services = Depends(services)) -> Response:
+    thread = await existing_thread(s, thread_id)
+    for run in await s.records.list_runs(thread.thread_id, limit=1000, status="running"):
+        await s.executor.cancel(run.run_id)
+    for graph in s.graphs.values():
+        if graph.checkpointer is not None:
+            await graph.checkpointer.adelete_thread(thread.thread_id)  # type: ignore[union-attr]
+            break
+    await s.records.delete_thread(thread.thread_id)
+    return Response(status_code=204)
+
+
+async def _state(s: Services, thread_id: str, checkpoint: dict[str, Any] | None, subgraphs: bool) -> dict[str, Any]:
+    thread = await existing_thread(s, thread_id)
+    graph = thread_graph(s, thread)
+    if graph is None:
+        return EMPTY_STATE
+    snapshot = await graph.aget_state(checkpoint_config(thread.thread_id, checkpoint), subgraphs=subgraphs)  # type: ignore[arg-type]
+    if checkpoint and checkpoint.get("checkpoint_id") and not snapshot.config:
+        raise NotFound(f"Checkpoint '{checkpoint['checkpoint_id']}' not found.", code="checkpoint_not_found")
+    return views.state(snapshot) if snapshot.config else EMPTY_STATE
+
+
+@router.get("/{thread_id}/state")
+async def get_state(thread_id: str, subgraphs: bool = False, s: Services = Depends(services)) -> dict[str, Any]:
+    return await _state(s, thread_id, None, subgraphs)
+
+
+@router.get("/{thread_id}/state/{checkpoint_id}")
+async def get_state_at(
+    thread_id: str, checkpoint_id: str, subgraphs: bool = False, s: Services = Depends(services)
+) -> dict[str, Any]:
+    return await _state(s, thread_id, {"checkpoint_id": checkpoint_id}, subgraphs)
+
+
+@router.post("/{thread_id}/state/checkpoint")
+async def post_state_at(thread_id: str, body: StateAtCheckpoint, s: Services = Depends(services)) -> dict[str, Any]:
+    return await _state(s, thread_id, body.checkpoint.model_dump(), body.subgraphs)
+
+
+@router.post("/{thread_id}/state")
+async def update_state(thread_id: str, body: StateUpdate, s: Services = Depends(services)) -> dict[str, Any]:
+    thread = await existing_thread(s, thread_id)
+    graph = require_graph(s, thread)
+    if s.executor.active_on_thread(thread.thread_id):
+        raise Conflict("Thread is busy with a run; try again when it ends.", code="thread_busy")
+    checkpoint = body.checkpoint.model_dump() if body.checkpoint else {}
+    if body.checkpoint_id:
+        checkpoint["checkpoint_id"] = body.checkpoint_id
+    try:
+        config = await graph.aupdate_state(
+            checkpoint_config(thread.thread_id, checkpoint), body.values, as_node=body.as_node  # type: ignore[arg-type]
+        )
+    except (ValueError, KeyError) as exc:  # unknown node, bad values: the caller's mistake
+        raise ApiError(f"Cannot update state: {exc}", code="invalid_state_update") from None
+    snapshot = await graph.aget_state({"configurable": {"thread_id": thread.thread_id}})
+    thread.values, thread.updated_at = views.state(snapshot)["values"], now()
+    await s.records.put_thread(thread)
+    return {"checkpoint": config["configurable"]}
+
+
+async def _history(s: Services, thread_id: str, body: HistoryRequest) -> list[dict[str, Any]]:
+    thread = await existing_thread(s, thread_id)
+    graph = thread_graph(s, thread)
+    if graph is None:
+        return []
+    before = body.before
+    before_config = None
+    if isinstance(before, str):
+        before_config = checkpoint_config(thread.thread_id, {"checkpoint_id": before})
+    elif before is not None:
+        before_config = checkpoint_config(thread.thread_id, before.model_dump())
+    config = checkpoint_config(thread.thread_id, body.checkpoint.model_dump() if body.checkpoint else None)
+    return [
+        views.state(snapshot)
+        async for snapshot in graph.aget_state_history(
+            config, filter=body.metadata, before=before_config, limit=body.limit  # type: ignore[arg-type]
+        )
+    ]
+
+
+@router.get("/{thread_id}/history")
+async def get_history(
+    thread_id: str, limit: int = Query(10, ge=1, le=1000), before: str | None = None,
+    s: Services = Depends(services),
+) -> list[dict[str, Any]]:
+    return await _history(s, thread_id, HistoryRequest(limit=limit, before=before))
+
+
+@router.post("/{thread_id}/history")
+async def post_history(thread_id: str, body: HistoryRequest, s: Services = Depends(services)) -> list[dict[str, Any]]:
+    return await _history(s, thread_id, body)

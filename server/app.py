@@ -1,0 +1,98 @@
+"""The FastAPI app factory. The lifespan opens every store and injects them.
+
+Embedded mode wires SQLite stores and an in-memory event log; the scale-out mode
+(Redis) will differ only in which implementations are wired here.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
+from langgraph.store.sqlite.aio import AsyncSqliteStore
+from starlette.middleware.cors import CORSMiddleware
+
+from graphs.registry import GRAPHS
+from infra.persistence.events import MemoryEventLog
+from infra.persistence.records import now
+from infra.persistence.sqlite import connect
+from infra.persistence.sqlite_records import SqliteRecordStore
+from infra.settings import Settings, db_paths, get_settings
+from nodes.deps import use_shop
+from server import errors
+from server.api import assistants, meta, runs, store, threads
+from server.execution import RunExecutor
+from server.middleware import PlainTextJson
+from server.services import Services
+from shop.tools import Shop
+
+log = logging.getLogger("switchyard.server")
+
+
+async def recover_unfinished(records: SqliteRecordStore) -> int:
+    """Runs left pending or running by a process that died are marked `error`, with why."""
+    runs = await records.unfinished_runs()
+    for run in runs:
+        run.status, run.error, run.updated_at = "error", "the server stopped while this run was in progress", now()
+        thread = await records.get_thread(run.thread_id)
+        if thread is not None and thread.status == "busy":
+            thread.status, thread.updated_at = "error", now()
+        await records.put_run(run, thread)
+    return len(runs)
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    settings: Settings = app.state.settings
+    paths = db_paths(settings.db)
+    shop = await Shop.open(paths.shop, latency=settings.tool_latency_ms / 1000)
+    use_shop(shop)
+    checkpoint_conn = await connect(paths.checkpoints)
+    checkpointer = AsyncSqliteSaver(checkpoint_conn)
+    await checkpointer.setup()
+    store_conn = await connect(paths.records, autocommit=True)
+    memory_store = AsyncSqliteStore(store_conn)
+    await memory_store.setup()
+    records = await SqliteRecordStore.open(paths.records)
+    recovered = await recover_unfinished(records)
+    if recovered:
+        log.warning("marked %d interrupted run(s) from a previous process as error", recovered)
+    events = MemoryEventLog(ttl_seconds=settings.event_ttl_seconds)
+    executor = RunExecutor(records, events)
+    graphs = {graph_id: build(checkpointer=checkpointer, store=memory_store) for graph_id, build in GRAPHS.items()}
+    app.state.services = Services(settings, graphs, records, events, executor, memory_store)
+    log.info("switchyard ready: db=%s graphs=%s", settings.db, sorted(graphs))
+    try:
+        yield
+    finally:
+        await executor.shutdown()
+        await records.close()
+        await store_conn.close()
+        await checkpoint_conn.close()
+        use_shop(None)
+        await shop.close()
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    app = FastAPI(
+        title="Switchyard",
+        description="LangGraph agents served on the LangGraph Platform protocol.",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings or get_settings()
+    errors.install(app)
+    for module in (meta, assistants, threads, runs, store):
+        app.include_router(module.router)
+    app.add_middleware(PlainTextJson)
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=app.state.settings.cors_origins,
+        allow_methods=["*"],
+        allow_headers=["*"],
+        expose_headers=["content-location", "location", "x-pagination-total", "x-request-id"],
+        allow_private_network=True,
+    )
+    return app

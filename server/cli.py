@@ -1,0 +1,86 @@
+"""The `switchyard` command: serve, seed.
+
+Every option also reads a `SWITCHYARD_*` environment variable (see infra.settings);
+an option given on the command line wins.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from infra.settings import Settings, db_paths
+
+
+def _settings(args: argparse.Namespace, *names: str) -> Settings:
+    overrides: dict[str, Any] = {n: getattr(args, n) for n in names if getattr(args, n, None) is not None}
+    return Settings(**overrides)
+
+
+def seed_if_missing(settings: Settings, *, force: bool = False) -> None:
+    from shop.seed import has_shop, seed_database
+
+    path = db_paths(settings.db).shop
+    if has_shop(path) and not force:
+        print(f"shop: using {path}", file=sys.stderr)
+        return
+    print(f"shop: seeding {path} ({settings.seed_customers} customers, {settings.seed_orders} orders, "
+          f"seed {settings.seed}) ...", file=sys.stderr)
+    started = time.perf_counter()
+    summary = seed_database(path, seed=settings.seed, customers=settings.seed_customers,
+                            orders=settings.seed_orders, force=force)
+    print(f"shop: done in {time.perf_counter() - started:.1f}s: {summary}", file=sys.stderr)
+
+
+def serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from server.app import create_app
+
+    settings = _settings(args, "host", "port", "db", "log_level")
+    logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    seed_if_missing(settings)
+    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level=settings.log_level,
+                timeout_graceful_shutdown=5)
+    return 0
+
+
+def seed(args: argparse.Namespace) -> int:
+    settings = _settings(args, "db", "seed", "seed_customers", "seed_orders")
+    seed_if_missing(settings, force=args.force)
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="switchyard", description="Hybrid LangGraph agents, served.")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    s = sub.add_parser("serve", help="serve the graphs over the LangGraph Platform protocol")
+    s.add_argument("--host", help="bind address (SWITCHYARD_HOST, default 127.0.0.1)")
+    s.add_argument("--port", type=int, help="port (SWITCHYARD_PORT, default 8123)")
+    s.add_argument("--db", type=Path, help="database folder or file (SWITCHYARD_DB, default ./var)")
+    s.add_argument("--log-level", dest="log_level", help="debug|info|warning (SWITCHYARD_LOG_LEVEL)")
+    s.set_defaults(func=serve)
+
+    d = sub.add_parser("seed", help="(re)build the demo shop database")
+    d.add_argument("--db", type=Path, help="database folder or file (SWITCHYARD_DB, default ./var)")
+    d.add_argument("--seed", type=int, help="random seed (SWITCHYARD_SEED, default 42)")
+    d.add_argument("--customers", dest="seed_customers", type=int, help="customers (default 2000)")
+    d.add_argument("--orders", dest="seed_orders", type=int, help="orders (default 10000)")
+    d.add_argument("--force", action="store_true", help="rebuild even if a shop exists")
+    d.set_defaults(func=seed)
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    return int(args.func(args))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,162 @@
+"""Runs execute as tasks owned by the server, not by the HTTP request that started them.
+
+`RunExecutor` takes a run record, runs the graph, appends every event to the run's
+event log, and keeps the run and thread records true: pending -> running -> a final
+status. One run per thread executes at a time (the `enqueue` strategy); others wait
+their turn in arrival order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from langgraph.errors import GraphRecursionError, InvalidUpdateError
+from langgraph.pregel import Pregel
+from langgraph.types import Command
+
+from infra.jsonwire import dumps, to_jsonable
+from infra.keyed_lock import KeyedLock
+from infra.persistence.events import EventLog
+from infra.persistence.records import RecordStore, RunRecord, now
+from server.sse import PartEncoder, graph_stream_modes
+
+log = logging.getLogger("switchyard.runs")
+
+# Exceptions whose class and message are safe and useful to show a client.
+_PUBLIC_ERRORS = (GraphRecursionError, InvalidUpdateError)
+
+
+@dataclass
+class RunRequest:
+    """What the executor needs beyond the run record, already validated by the API."""
+
+    graph: Pregel
+    graph_input: Any
+    config: dict[str, Any]
+    context: dict[str, Any] | None
+    modes: list[str]
+    subgraphs: bool = False
+    interrupt_before: Any = None
+    interrupt_after: Any = None
+    durability: str | None = None
+    # Called after the run's outcome is recorded (stateless runs delete their thread).
+    after: Callable[[], Awaitable[None]] | None = None
+
+
+def public_error(exc: BaseException) -> dict[str, str]:
+    code = getattr(exc, "code", None)
+    if isinstance(exc, _PUBLIC_ERRORS) or isinstance(code, str):
+        return {"error": type(exc).__name__, "message": str(exc)}
+    return {"error": "InternalError", "message": "The run failed unexpectedly; see the server log."}
+
+
+class RunExecutor:
+    def __init__(self, records: RecordStore, events: EventLog) -> None:
+        self.records = records
+        self.events = events
+        self._tasks: dict[str, asyncio.Task[Any]] = {}
+        self._threads = KeyedLock()
+        self._stopping = False
+
+    def active_on_thread(self, thread_id: str) -> bool:
+        return self._threads.held(thread_id)
+
+    async def submit(self, run: RunRecord, request: RunRequest) -> None:
+        await self.events.append(run.run_id, "metadata", dumps({"run_id": run.run_id, "attempt": 1}))
+        task = asyncio.create_task(self._execute(run, request), name=run.thread_id)
+        self._tasks[run.run_id] = task
+        task.add_done_callback(lambda _: self._tasks.pop(run.run_id, None))
+
+    async def wait(self, run_id: str) -> Any:
+        """The run's final values (or `{"__error__": ...}`); None if it is not running here."""
+        task = self._tasks.get(run_id)
+        return None if task is None else await asyncio.shield(task)
+
+    async def cancel(self, run_id: str) -> bool:
+        task = self._tasks.get(run_id)
+        if task is None or task.done():
+            return False
+        task.cancel()
+        return True
+
+    async def shutdown(self) -> None:
+        self._stopping = True
+        for task in list(self._tasks.values()):
+            task.cancel()
+        await asyncio.gather(*self._tasks.values(), return_exceptions=True)
+
+    async def _execute(self, run: RunRecord, request: RunRequest) -> Any:
+        try:
+            async with self._threads.hold(run.thread_id):
+                result = await self._run(run, request)
+            if request.after is not None:
+                await request.after()
+            return result
+        finally:
+            await self.events.close(run.run_id)
+
+    async def _run(self, run: RunRecord, request: RunRequest) -> Any:
+        thread = await self.records.get_thread(run.thread_id)
+        run.status, run.updated_at = "running", now()
+        if thread is not None:
+            thread.status, thread.updated_at = "busy", now()
+        await self.records.put_run(run, thread)
+        encoder = PartEncoder(request.modes)
+        status, error = "success", None
+        failure: dict[str, str] | None = None
+        try:
+            async for part in request.graph.astream(
+                request.graph_input,
+                request.config,
+                context=request.context,
+                stream_mode=graph_stream_modes(request.modes),
+                subgraphs=request.subgraphs,
+                interrupt_before=request.interrupt_before,
+                interrupt_after=request.interrupt_after,
+                durability=request.durability,  # type: ignore[arg-type]
+                version="v2",
+            ):
+                for event, data in encoder.encode(part):  # type: ignore[arg-type]
+                    await self.events.append(run.run_id, event, data)
+        except asyncio.CancelledError:
+            # Our own task: record the outcome, then let the task end normally.
+            status = "error" if self._stopping else "interrupted"
+            error = "the server shut down during the run" if self._stopping else "cancelled"
+        except Exception as exc:
+            log.exception("run failed", extra={"run_id": run.run_id, "thread_id": run.thread_id})
+            failure = public_error(exc)
+            await self.events.append(run.run_id, "error", dumps(failure))
+            status, error = "error", failure["message"]
+        values = await self._finish(run, request, status, error)
+        await self.events.append(run.run_id, "end", b"null")
+        if status == "error":
+            return {"__error__": failure or {"error": "RunError", "message": error}}
+        return values
+
+    async def _finish(self, run: RunRecord, request: RunRequest, status: str, error: str | None = None) -> Any:
+        """Record the outcome on the run and its thread; return the thread's values."""
+        run.status, run.updated_at, run.error = status, now(), error  # type: ignore[assignment]
+        thread = await self.records.get_thread(run.thread_id)
+        state = await request.graph.aget_state({"configurable": {"thread_id": run.thread_id}})
+        values = to_jsonable(state.values)
+        if thread is not None:
+            interrupts: dict[str, list[Any]] = {}
+            for task in state.tasks:
+                if task.interrupts:
+                    interrupts[task.id] = to_jsonable(list(task.interrupts))
+            thread.values = values
+            thread.interrupts = interrupts
+            thread.status = "error" if status == "error" else "interrupted" if interrupts or state.next else "idle"
+            thread.updated_at = now()
+        await self.records.put_run(run, thread)
+        return values
+
+
+def graph_input(body_input: Any, command: dict[str, Any] | None) -> Any:
+    if command:
+        return Command(**{k: v for k, v in command.items() if v is not None})
+    return body_input

@@ -1,0 +1,39 @@
+"""What the API handlers share, built once in the app lifespan."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from fastapi import Request
+from langgraph.pregel import Pregel
+from langgraph.store.base import BaseStore
+
+from infra.persistence.events import EventLog
+from infra.persistence.records import RecordStore
+from infra.settings import Settings
+from server.errors import NotFound
+from server.execution import RunExecutor
+from server.views import assistant_id
+
+
+@dataclass
+class Services:
+    settings: Settings
+    graphs: dict[str, Pregel]
+    records: RecordStore
+    events: EventLog
+    executor: RunExecutor
+    store: BaseStore
+
+    def graph_id(self, assistant: str) -> str:
+        """An assistant id or a graph id, to the graph id. 404 when it names neither."""
+        if assistant in self.graphs:
+            return assistant
+        for graph_id in self.graphs:
+            if assistant_id(graph_id) == assistant:
+                return graph_id
+        raise NotFound(f"Assistant '{assistant}' not found.", code="assistant_not_found")
+
+
+def services(request: Request) -> Services:
+    return request.app.state.services  # type: ignore[no-any-return]

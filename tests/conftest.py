@@ -1,0 +1,31 @@
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from tests.support import copy_db, seed_small_shop
+
+
+@pytest.fixture(scope="session")
+def shop_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A small demo shop, seeded once per test session; tests get their own copy."""
+    return seed_small_shop(tmp_path_factory.mktemp("template") / "db")
+
+
+@pytest.fixture
+def db_dir(shop_template: Path, tmp_path: Path) -> Path:
+    return copy_db(shop_template, tmp_path / "db")
+
+
+@pytest.fixture
+async def shop(db_dir: Path) -> AsyncIterator[object]:
+    from nodes.deps import use_shop
+    from shop.tools import Shop
+
+    opened = await Shop.open(db_dir / "shop.db")
+    use_shop(opened)
+    yield opened
+    use_shop(None)
+    await opened.close()
