@@ -42,7 +42,7 @@ def ask_email() -> str:
 
 
 def refund_declined(assessment: dict[str, Any]) -> str:
-    reasons = "; ".join(r["message"] for r in assessment["reasons"]) or "it is not eligible"
+    reasons = "; ".join(r["message"].rstrip(".") for r in assessment["reasons"]) or "it is not eligible"
     return f"I can't refund order #{assessment['order_id']}: {reasons}."
 
 

@@ -49,7 +49,8 @@ def thread(t: ThreadRecord) -> dict[str, Any]:
 
 
 def run(r: RunRecord) -> dict[str, Any]:
-    return {
+    """A run; `error` (our addition) says why a run ended in `error`."""
+    body = {
         "run_id": r.run_id,
         "thread_id": r.thread_id,
         "assistant_id": r.assistant_id,
@@ -60,6 +61,9 @@ def run(r: RunRecord) -> dict[str, Any]:
         "kwargs": r.kwargs,
         "multitask_strategy": r.multitask_strategy,
     }
+    if r.error:
+        body["error"] = r.error
+    return body
 
 
 def _checkpoint(config: dict[str, Any] | None) -> dict[str, Any] | None:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 from fastapi import APIRouter, Depends, Query, Response
+from langgraph.pregel import Pregel
 
 from infra.jsonwire import to_jsonable
 from server.errors import NotFound
@@ -52,18 +54,24 @@ async def graph(
     return to_jsonable(drawn.to_json())  # type: ignore[no-any-return]
 
 
-@router.get("/{assistant_id}/schemas")
-async def schemas(assistant_id: str, s: Services = Depends(services)) -> dict[str, Any]:
-    graph_id = s.graph_id(assistant_id)
-    g = s.graphs[graph_id]
+def graph_schemas(g: Pregel) -> dict[str, Any]:
+    with warnings.catch_warnings():
+        # The protocol still carries config_schema; LangGraph 1.x deprecates it for context.
+        warnings.simplefilter("ignore")
+        config_schema = g.get_config_jsonschema()
     return {
-        "graph_id": graph_id,
         "input_schema": g.get_input_jsonschema(),
         "output_schema": g.get_output_jsonschema(),
         "state_schema": g.get_output_jsonschema(),
-        "config_schema": g.config_schema().model_json_schema(),
+        "config_schema": config_schema,
         "context_schema": g.get_context_jsonschema(),
     }
+
+
+@router.get("/{assistant_id}/schemas")
+async def schemas(assistant_id: str, s: Services = Depends(services)) -> dict[str, Any]:
+    graph_id = s.graph_id(assistant_id)
+    return {"graph_id": graph_id, **graph_schemas(s.graphs[graph_id])}
 
 
 @router.get("/{assistant_id}/subgraphs")
@@ -74,13 +82,7 @@ async def subgraphs(
     g = s.graphs[s.graph_id(assistant_id)]
     result: dict[str, Any] = {}
     async for ns, sub in g.aget_subgraphs(namespace=namespace, recurse=recurse):
-        result[ns] = {
-            "input_schema": sub.get_input_jsonschema(),
-            "output_schema": sub.get_output_jsonschema(),
-            "state_schema": sub.get_output_jsonschema(),
-            "config_schema": sub.config_schema().model_json_schema(),
-            "context_schema": sub.get_context_jsonschema(),
-        }
+        result[ns] = graph_schemas(sub)
     if namespace is not None and not result:
         raise NotFound(f"Subgraph '{namespace}' not found.", code="subgraph_not_found")
     return result

@@ -9,7 +9,6 @@ from fastapi import APIRouter, Depends
 from fastapi.responses import JSONResponse
 
 from infra.persistence.records import ThreadQuery
-
 from server.services import Services, services
 
 router = APIRouter(tags=["meta"])

@@ -231,7 +231,9 @@ async def join_stream(
         parse_event_id(last_event_id)
     except UnknownEventId as exc:
         raise ApiError(str(exc), code=exc.code) from None
-    unknown = set(stream_mode or ()) - set(STREAM_MODES)
+    # The SDK sends `stream_mode=` (empty) when none was asked for.
+    stream_mode = [m for mode in stream_mode or () for m in mode.split(",") if m]
+    unknown = set(stream_mode) - set(STREAM_MODES)
     if unknown:
         raise Unprocessable(f"Unknown stream_mode {sorted(unknown)}.", code="invalid_stream_mode")
     modes = None if not stream_mode else {"messages" if m == "messages-tuple" else m for m in stream_mode}

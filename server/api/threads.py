@@ -7,12 +7,21 @@ from uuid import UUID
 
 from fastapi import APIRouter, Depends, Query, Response
 from langchain_core.utils.uuid import uuid7
+from langgraph.errors import InvalidUpdateError
 from langgraph.pregel import Pregel
 
 from infra.persistence.records import ThreadQuery, ThreadRecord, now
 from server import views
 from server.errors import ApiError, Conflict, NotFound, Unprocessable
-from server.schemas import HistoryRequest, StateAtCheckpoint, StateUpdate, ThreadCount, ThreadCreate, ThreadPatch, ThreadSearch
+from server.schemas import (
+    HistoryRequest,
+    StateAtCheckpoint,
+    StateUpdate,
+    ThreadCount,
+    ThreadCreate,
+    ThreadPatch,
+    ThreadSearch,
+)
 from server.services import Services, services
 
 router = APIRouter(prefix="/threads", tags=["threads"])
@@ -150,7 +159,7 @@ async def update_state(thread_id: str, body: StateUpdate, s: Services = Depends(
         config = await graph.aupdate_state(
             checkpoint_config(thread.thread_id, checkpoint), body.values, as_node=body.as_node  # type: ignore[arg-type]
         )
-    except (ValueError, KeyError) as exc:  # unknown node, bad values: the caller's mistake
+    except (ValueError, KeyError, InvalidUpdateError) as exc:  # unknown node, bad values: the caller's mistake
         raise ApiError(f"Cannot update state: {exc}", code="invalid_state_update") from None
     snapshot = await graph.aget_state({"configurable": {"thread_id": thread.thread_id}})
     thread.values, thread.updated_at = views.state(snapshot)["values"], now()
