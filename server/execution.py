@@ -90,24 +90,34 @@ class RunExecutor:
         await asyncio.gather(*self._tasks.values(), return_exceptions=True)
 
     async def _execute(self, run: RunRecord, request: RunRequest) -> Any:
+        """Run to an outcome, whatever happens: success, error, or cancelled (even while queued)."""
+        failure: dict[str, str] | None = None
         try:
-            async with self._threads.hold(run.thread_id):
-                result = await self._run(run, request)
+            try:
+                async with self._threads.hold(run.thread_id):
+                    failure = await self._stream(run, request)
+                status = "success" if failure is None else "error"
+            except asyncio.CancelledError:
+                # Our own task: record the outcome, then let the task end normally.
+                status = "error" if self._stopping else "interrupted"
+                failure = {"error": "Cancelled", "message": "the server shut down during the run"
+                           if self._stopping else "the run was cancelled"}
+            values = await self._finish(run, request, status, failure)
+            await self.events.append(run.run_id, "end", b"null")
             if request.after is not None:
                 await request.after()
-            return result
         finally:
             await self.events.close(run.run_id)
+        return {"__error__": failure} if status == "error" else values
 
-    async def _run(self, run: RunRecord, request: RunRequest) -> Any:
+    async def _stream(self, run: RunRecord, request: RunRequest) -> dict[str, str] | None:
+        """Mark the run running and stream the graph into the event log; the failure, if any."""
         thread = await self.records.get_thread(run.thread_id)
         run.status, run.updated_at = "running", now()
         if thread is not None:
             thread.status, thread.updated_at = "busy", now()
         await self.records.put_run(run, thread)
         encoder = PartEncoder(request.modes)
-        status, error = "success", None
-        failure: dict[str, str] | None = None
         try:
             async for part in request.graph.astream(
                 request.graph_input,
@@ -122,24 +132,19 @@ class RunExecutor:
             ):
                 for event, data in encoder.encode(part):  # type: ignore[arg-type]
                     await self.events.append(run.run_id, event, data)
-        except asyncio.CancelledError:
-            # Our own task: record the outcome, then let the task end normally.
-            status = "error" if self._stopping else "interrupted"
-            error = "the server shut down during the run" if self._stopping else "cancelled"
         except Exception as exc:
             log.exception("run failed", extra={"run_id": run.run_id, "thread_id": run.thread_id})
             failure = public_error(exc)
             await self.events.append(run.run_id, "error", dumps(failure))
-            status, error = "error", failure["message"]
-        values = await self._finish(run, request, status, error)
-        await self.events.append(run.run_id, "end", b"null")
-        if status == "error":
-            return {"__error__": failure or {"error": "RunError", "message": error}}
-        return values
+            return failure
+        return None
 
-    async def _finish(self, run: RunRecord, request: RunRequest, status: str, error: str | None = None) -> Any:
+    async def _finish(
+        self, run: RunRecord, request: RunRequest, status: str, failure: dict[str, str] | None
+    ) -> Any:
         """Record the outcome on the run and its thread; return the thread's values."""
-        run.status, run.updated_at, run.error = status, now(), error  # type: ignore[assignment]
+        run.status, run.updated_at = status, now()  # type: ignore[assignment]
+        run.error = failure["message"] if failure else None
         thread = await self.records.get_thread(run.thread_id)
         state = await request.graph.aget_state({"configurable": {"thread_id": run.thread_id}})
         values = to_jsonable(state.values)
@@ -150,7 +155,8 @@ class RunExecutor:
                     interrupts[task.id] = to_jsonable(list(task.interrupts))
             thread.values = values
             thread.interrupts = interrupts
-            thread.status = "error" if status == "error" else "interrupted" if interrupts or state.next else "idle"
+            paused = interrupts or (status == "success" and state.next)
+            thread.status = "error" if status == "error" else "interrupted" if paused else "idle"
             thread.updated_at = now()
         await self.records.put_run(run, thread)
         return values

@@ -1,0 +1,42 @@
+"""Conditional-edge functions of the support graph: from the routing decision to the next node(s)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Literal
+
+# The refund path's parallel lookups: one superstep, three tasks.
+REFUND_BRANCHES = ["order_status", "payment_history", "refund_policy"]
+
+Step = Literal["lookup_order", "cancel_order", "password_reset", "faq", "handoff", "fallback", "clarify"]
+
+_PATHS: dict[str, Step] = {
+    "order_status": "lookup_order",
+    "cancel_order": "cancel_order",
+    "password_reset": "password_reset",
+    "faq": "faq",
+    "handoff": "handoff",
+    "complex": "fallback",
+}
+_NEEDS_ORDER = {"refund", "order_status", "cancel_order"}
+
+# Every node `next_step` may return, for drawing the graph.
+NEXT_STEPS: list[str] = [*REFUND_BRANCHES, *sorted(set(_PATHS.values())), "clarify"]
+
+
+def next_step(state: Mapping[str, Any]) -> Step | list[str]:
+    """Reads `route.intent`, `order_id` and `email`. A missing entity means a clarifying question."""
+    intent = state["route"]["intent"]
+    if intent in _NEEDS_ORDER and not state.get("order_id"):
+        return "clarify"
+    if intent == "password_reset" and not state.get("email"):
+        return "clarify"
+    if intent == "refund":
+        return list(REFUND_BRANCHES)
+    return _PATHS[intent]
+
+
+def after_assessment(state: Mapping[str, Any]) -> Literal["issue_refund", "respond"]:
+    """The seam before money moves: only an eligible assessment reaches `issue_refund`."""
+    refund = state.get("refund") or {}
+    return "issue_refund" if refund.get("assessment", {}).get("eligible") else "respond"
