@@ -1,9 +1,9 @@
 """The support graph: guard -> route -> one path per intent -> respond.
 
-    guard -> route -(next_step)-> order_status | payment_history | refund_policy  (refund: parallel)
-                                  -> assess_refund -(after_assessment)-> issue_refund -> respond
-                               -> lookup_order | cancel_order | password_reset | faq | handoff
-                                  | fallback | clarify -> respond -> END
+guard -> route -(next_step)-> order_status | payment_history | refund_policy  (refund: parallel)
+                              -> assess_refund -(after_assessment)-> issue_refund -> respond
+                           -> lookup_order | cancel_order | password_reset | faq | handoff
+                              | fallback | clarify -> respond -> END
 """
 
 from __future__ import annotations
@@ -13,7 +13,6 @@ from typing import Any
 from langgraph.graph import END, START, StateGraph
 from langgraph.graph.state import CompiledStateGraph
 
-from graphs.state import SupportInput, SupportState
 from nodes.actions import cancel_order, password_reset
 from nodes.answers import clarify, fallback, faq, handoff
 from nodes.guard import guard
@@ -21,6 +20,7 @@ from nodes.lookups import lookup_order, order_status, payment_history, refund_po
 from nodes.refunds import assess_refund, issue_refund
 from nodes.respond import respond
 from nodes.route import route
+from nodes.state import SupportInput, SupportState
 from routers.edges import NEXT_STEPS, REFUND_BRANCHES, after_assessment, next_step
 
 
@@ -42,7 +42,7 @@ def build(checkpointer: Any = None, store: Any = None) -> CompiledStateGraph:
     g.add_edge(REFUND_BRANCHES, "assess_refund")
     g.add_conditional_edges("assess_refund", after_assessment, ["issue_refund", "respond"])
     g.add_edge("issue_refund", "respond")
-    for path in ("lookup_order", "cancel_order", "password_reset", "faq", "handoff", "fallback", "clarify"):
-        g.add_edge(path, "respond")
+    for name in ("lookup_order", "cancel_order", "password_reset", "faq", "handoff", "fallback", "clarify"):
+        g.add_edge(name, "respond")
     g.add_edge("respond", END)
     return g.compile(checkpointer=checkpointer, store=store, name="support")

@@ -6,28 +6,33 @@ from typing import Any
 
 from nodes import templates
 from nodes.deps import current_shop
+from nodes.state import SupportState
 
 
-async def faq(state: dict[str, Any]) -> dict[str, Any]:
+async def faq(state: SupportState) -> dict[str, Any]:
     """Reads `text`; writes `facts.articles` and `answer` from the best knowledge-base article."""
-    articles = [a.model_dump(mode="json") for a in await (await current_shop()).search_kb(state["text"], limit=3)]
+    articles = [
+        a.model_dump(mode="json") for a in await (await current_shop()).search_kb(state["text"], limit=3)
+    ]
     return {"facts": {"articles": articles}, "answer": templates.faq(articles)}
 
 
-async def clarify(state: dict[str, Any]) -> dict[str, Any]:
+async def clarify(state: SupportState) -> dict[str, Any]:
     """Asks for what the intent needs and the message lacks (an order id, an email)."""
-    intent = (state.get("route") or {}).get("intent", "")
+    route = state.get("route")
+    intent = route["intent"] if route else ""
     question = templates.ask_email() if intent == "password_reset" else templates.ask_order_id(intent)
     return {"answer": question}
 
 
-async def handoff(state: dict[str, Any]) -> dict[str, Any]:
+async def handoff(state: SupportState) -> dict[str, Any]:
     """Hands the conversation to a human; the routing reason says why."""
-    reason = (state.get("route") or {}).get("reason", "requested")
+    route = state.get("route")
+    reason = route["reason"] if route else "requested"
     return {"answer": templates.handoff(reason)}
 
 
-async def fallback(state: dict[str, Any]) -> dict[str, Any]:
+async def fallback(state: SupportState) -> dict[str, Any]:
     """The `complex` intent until an LLM answers it: a static answer plus handoff, recorded as degraded."""
     return {
         "answer": templates.fallback(),

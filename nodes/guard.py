@@ -6,6 +6,7 @@ from typing import Any
 
 from langchain_core.messages import AnyMessage, HumanMessage
 
+from nodes.state import SupportState
 from routers.entities import extract_entities
 from routers.text import message_text, normalize
 
@@ -19,7 +20,7 @@ def latest_user_message(messages: list[AnyMessage]) -> HumanMessage | None:
     return None
 
 
-async def guard(state: dict[str, Any]) -> dict[str, Any]:
+async def guard(state: SupportState) -> dict[str, Any]:
     """Reads `messages`; writes `text`, `entities`, `order_id`, `email` and resets the
     per-turn keys (`facts`, `refund`, `answer`, `degraded`).
 

@@ -15,21 +15,22 @@ from langchain_core.runnables import RunnableConfig
 from nodes import templates
 from nodes.deps import current_shop
 from nodes.guard import latest_user_message
+from nodes.state import SupportState, order_id_of
 from shop.models import Order, OrderRefundPolicy, PaymentHistory
 from shop.policy import assess_refund as assess
 
 
-def _requested_cents(state: dict[str, Any]) -> int | None:
+def _requested_cents(state: SupportState) -> int | None:
     amounts = state.get("entities", {}).get("amounts") or []
     return int(Decimal(amounts[0]) * 100) if amounts else None
 
 
-async def assess_refund(state: dict[str, Any]) -> dict[str, Any]:
+async def assess_refund(state: SupportState) -> dict[str, Any]:
     """Reads `facts.{order,payments,policy}` and `entities.amounts`; writes `refund.assessment`,
     and `answer` when the refund is declined or the order is unknown."""
     facts = state.get("facts", {})
     if not facts.get("order"):
-        return {"refund": None, "answer": templates.order_not_found(state["order_id"])}
+        return {"refund": None, "answer": templates.order_not_found(order_id_of(state))}
     shop = await current_shop()
     requested = _requested_cents(state)
     assessment = assess(
@@ -45,14 +46,15 @@ async def assess_refund(state: dict[str, Any]) -> dict[str, Any]:
     return update
 
 
-def refund_key(state: dict[str, Any], thread_id: str | None) -> str:
+def refund_key(state: SupportState, thread_id: str | None) -> str:
     message = latest_user_message(state.get("messages", []))
-    return f"refund:{thread_id}:{message.id if message else '-'}:{state['order_id']}"
+    return f"refund:{thread_id}:{message.id if message else '-'}:{order_id_of(state)}"
 
 
-async def issue_refund(state: dict[str, Any], config: RunnableConfig) -> dict[str, Any]:
+async def issue_refund(state: SupportState, config: RunnableConfig) -> dict[str, Any]:
     """Reads `refund.assessment`; writes `refund.receipt` and `answer`."""
-    assessment = state["refund"]["assessment"]
+    refund = state.get("refund") or {}
+    assessment = refund["assessment"]
     receipt = await (await current_shop()).issue_refund(
         assessment["order_id"],
         assessment["amount_cents"],
@@ -60,4 +62,4 @@ async def issue_refund(state: dict[str, Any], config: RunnableConfig) -> dict[st
         idempotency_key=refund_key(state, config.get("configurable", {}).get("thread_id")),
     )
     data = receipt.model_dump(mode="json")
-    return {"refund": {**state["refund"], "receipt": data}, "answer": templates.refund_issued(data)}
+    return {"refund": {**refund, "receipt": data}, "answer": templates.refund_issued(data)}

@@ -7,8 +7,10 @@ from uuid import uuid4
 
 from langchain_core.messages import AIMessage
 
+from nodes.state import SupportState
 
-async def respond(state: dict[str, Any]) -> dict[str, Any]:
+
+async def respond(state: SupportState) -> dict[str, Any]:
     """Reads `answer`; writes `messages` (one AI message). A missing answer is a bug
     upstream, so the ladder's last rung answers and `degraded` records it."""
     answer = state.get("answer")

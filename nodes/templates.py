@@ -23,9 +23,9 @@ def order_status(order: dict[str, Any]) -> str:
         "refunded": "was refunded in full",
         "partially_refunded": f"was delivered on {_date(order['delivered_at'])} and partly refunded",
     }.get(status, f"has status {status}")
-    items = len(order["items"])
-    return (f"Order #{oid} ({items} item{'s' if items != 1 else ''}, {total}, placed {_date(order['created_at'])}) "
-            f"{detail}. Status: {status}.")
+    count = len(order["items"])
+    items = f"{count} item{'s' if count != 1 else ''}"
+    return f"Order #{oid} ({items}, {total}, placed {_date(order['created_at'])}) {detail}. Status: {status}."
 
 
 def order_not_found(order_id: int) -> str:
@@ -49,14 +49,19 @@ def refund_declined(assessment: dict[str, Any]) -> str:
 def refund_issued(receipt: dict[str, Any]) -> str:
     amount = format_money(receipt["amount_cents"], receipt["currency"])
     already = "" if receipt["created"] else " (this refund had already been issued)"
-    return (f"Refund of {amount} for order #{receipt['order_id']} is issued{already}. "
-            f"Refund id {receipt['refund_id']}; it reaches your original payment method in 5-10 business days.")
+    return (
+        f"Refund of {amount} for order #{receipt['order_id']} is issued{already}. "
+        f"Refund id {receipt['refund_id']}; it reaches your original payment method in 5-10 business days."
+    )
 
 
 def cancellation(result: dict[str, Any]) -> str:
     if result["cancelled"]:
-        refund = (f" {format_money(result['refunded_cents'], result.get('currency', 'USD'))} will be refunded."
-                  if result.get("refunded_cents") else "")
+        refund = (
+            f" {format_money(result['refunded_cents'], result.get('currency', 'USD'))} will be refunded."
+            if result.get("refunded_cents")
+            else ""
+        )
         return f"Order #{result['order_id']} is cancelled.{refund}"
     return f"I can't cancel order #{result['order_id']}: {result['message']}"
 
@@ -67,8 +72,7 @@ def password_reset(ticket: dict[str, Any]) -> str:
 
 def faq(articles: list[dict[str, Any]]) -> str:
     if not articles:
-        return ("I couldn't find an article about that. A support agent can help: just say "
-                "\"talk to a human\".")
+        return 'I couldn\'t find an article about that. A support agent can help: just say "talk to a human".'
     best = articles[0]
     return f"{best['title']}: {best['body']}"
 
@@ -78,5 +82,7 @@ def handoff(reason: str) -> str:
 
 
 def fallback() -> str:
-    return ("I can help with order status, refunds, cancellations, password resets and store policies. "
-            "For anything else I'm handing you to a human agent, who will reply shortly.")
+    return (
+        "I can help with order status, refunds, cancellations, password resets and store policies. "
+        "For anything else I'm handing you to a human agent, who will reply shortly."
+    )

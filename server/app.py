@@ -36,7 +36,11 @@ async def recover_unfinished(records: SqliteRecordStore) -> int:
     """Runs left pending or running by a process that died are marked `error`, with why."""
     runs = await records.unfinished_runs()
     for run in runs:
-        run.status, run.error, run.updated_at = "error", "the server stopped while this run was in progress", now()
+        run.status, run.error, run.updated_at = (
+            "error",
+            "the server stopped while this run was in progress",
+            now(),
+        )
         thread = await records.get_thread(run.thread_id)
         if thread is not None and thread.status == "busy":
             thread.status, thread.updated_at = "error", now()
@@ -62,7 +66,9 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         log.warning("marked %d interrupted run(s) from a previous process as error", recovered)
     events = MemoryEventLog(ttl_seconds=settings.event_ttl_seconds)
     executor = RunExecutor(records, events)
-    graphs = {graph_id: build(checkpointer=checkpointer, store=memory_store) for graph_id, build in GRAPHS.items()}
+    graphs = {
+        graph_id: build(checkpointer=checkpointer, store=memory_store) for graph_id, build in GRAPHS.items()
+    }
     app.state.services = Services(settings, graphs, records, events, executor, memory_store)
     log.info("switchyard ready: db=%s graphs=%s", settings.db, sorted(graphs))
     try:

@@ -29,11 +29,15 @@ def seed_if_missing(settings: Settings, *, force: bool = False) -> None:
     if has_shop(path) and not force:
         print(f"shop: using {path}", file=sys.stderr)
         return
-    print(f"shop: seeding {path} ({settings.seed_customers} customers, {settings.seed_orders} orders, "
-          f"seed {settings.seed}) ...", file=sys.stderr)
+    print(
+        f"shop: seeding {path} ({settings.seed_customers} customers, {settings.seed_orders} orders, "
+        f"seed {settings.seed}) ...",
+        file=sys.stderr,
+    )
     started = time.perf_counter()
-    summary = seed_database(path, seed=settings.seed, customers=settings.seed_customers,
-                            orders=settings.seed_orders, force=force)
+    summary = seed_database(
+        path, seed=settings.seed, customers=settings.seed_customers, orders=settings.seed_orders, force=force
+    )
     print(f"shop: done in {time.perf_counter() - started:.1f}s: {summary}", file=sys.stderr)
 
 
@@ -43,10 +47,17 @@ def serve(args: argparse.Namespace) -> int:
     from server.app import create_app
 
     settings = _settings(args, "host", "port", "db", "log_level")
-    logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    logging.basicConfig(
+        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s"
+    )
     seed_if_missing(settings)
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level=settings.log_level,
-                timeout_graceful_shutdown=5)
+    uvicorn.run(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        log_level=settings.log_level,
+        timeout_graceful_shutdown=5,
+    )
     return 0
 
 

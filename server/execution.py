@@ -14,9 +14,10 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
+from langchain_core.runnables import RunnableConfig
 from langgraph.errors import GraphRecursionError, InvalidUpdateError
 from langgraph.pregel import Pregel
-from langgraph.types import Command
+from langgraph.types import All, Command, Durability
 
 from infra.jsonwire import dumps, to_jsonable
 from infra.keyed_lock import KeyedLock
@@ -34,15 +35,15 @@ _PUBLIC_ERRORS = (GraphRecursionError, InvalidUpdateError)
 class RunRequest:
     """What the executor needs beyond the run record, already validated by the API."""
 
-    graph: Pregel
+    graph: Pregel[Any, Any, Any, Any]
     graph_input: Any
-    config: dict[str, Any]
+    config: RunnableConfig
     context: dict[str, Any] | None
     modes: list[str]
     subgraphs: bool = False
-    interrupt_before: Any = None
-    interrupt_after: Any = None
-    durability: str | None = None
+    interrupt_before: All | list[str] | None = None
+    interrupt_after: All | list[str] | None = None
+    durability: Durability | None = None
     # Called after the run's outcome is recorded (stateless runs delete their thread).
     after: Callable[[], Awaitable[None]] | None = None
 
@@ -100,8 +101,12 @@ class RunExecutor:
             except asyncio.CancelledError:
                 # Our own task: record the outcome, then let the task end normally.
                 status = "error" if self._stopping else "interrupted"
-                failure = {"error": "Cancelled", "message": "the server shut down during the run"
-                           if self._stopping else "the run was cancelled"}
+                failure = {
+                    "error": "Cancelled",
+                    "message": "the server shut down during the run"
+                    if self._stopping
+                    else "the run was cancelled",
+                }
             values = await self._finish(run, request, status, failure)
             await self.events.append(run.run_id, "end", b"null")
             if request.after is not None:
@@ -127,10 +132,10 @@ class RunExecutor:
                 subgraphs=request.subgraphs,
                 interrupt_before=request.interrupt_before,
                 interrupt_after=request.interrupt_after,
-                durability=request.durability,  # type: ignore[arg-type]
+                durability=request.durability,
                 version="v2",
             ):
-                for event, data in encoder.encode(part):  # type: ignore[arg-type]
+                for event, data in encoder.encode(part):
                     await self.events.append(run.run_id, event, data)
         except Exception as exc:
             log.exception("run failed", extra={"run_id": run.run_id, "thread_id": run.thread_id})

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from fastapi import Request
 from langgraph.pregel import Pregel
@@ -19,7 +21,7 @@ from server.views import assistant_id
 @dataclass
 class Services:
     settings: Settings
-    graphs: dict[str, Pregel]
+    graphs: Mapping[str, Pregel[Any, Any, Any, Any]]
     records: RecordStore
     events: EventLog
     executor: RunExecutor

@@ -10,10 +10,11 @@ This module knows the wire protocol and nothing of the support domain:
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
-from typing import Any, Literal
+from collections.abc import Iterable, Iterator, Mapping
+from typing import Any, Literal, cast
 
 from langchain_core.messages import AIMessageChunk, BaseMessage, BaseMessageChunk, message_chunk_to_message
+from langgraph.types import StreamMode as GraphStreamMode
 
 from infra.jsonwire import dumps
 
@@ -26,8 +27,8 @@ STREAM_MODES: tuple[str, ...] = StreamMode.__args__  # type: ignore[attr-defined
 _GRAPH_MODE = {"messages-tuple": "messages"}
 
 
-def graph_stream_modes(modes: Iterable[str]) -> list[str]:
-    return sorted({_GRAPH_MODE.get(mode, mode) for mode in modes})
+def graph_stream_modes(modes: Iterable[str]) -> list[GraphStreamMode]:
+    return sorted({cast(GraphStreamMode, _GRAPH_MODE.get(mode, mode)) for mode in modes})
 
 
 def frame(event: str, data: bytes, event_id: str | None = None) -> bytes:
@@ -46,7 +47,7 @@ class PartEncoder:
         self.modes = set(modes)
         self._partial: dict[str, BaseMessageChunk] = {}
 
-    def encode(self, part: dict[str, Any]) -> Iterator[tuple[str, bytes]]:
+    def encode(self, part: Mapping[str, Any]) -> Iterator[tuple[str, bytes]]:
         mode, ns, data = part["type"], part.get("ns") or (), part["data"]
         suffix = "".join(f"|{segment}" for segment in ns)
         if mode == "messages":
@@ -55,7 +56,11 @@ class PartEncoder:
             if mode in self.modes:
                 values = data
                 if part.get("interrupts"):
-                    values = {**data, "__interrupt__": list(part["interrupts"])} if isinstance(data, dict) else data
+                    values = (
+                        {**data, "__interrupt__": list(part["interrupts"])}
+                        if isinstance(data, dict)
+                        else data
+                    )
                 yield "values" + suffix, dumps(values)
         elif mode in self.modes:
             yield mode + suffix, dumps(data)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 from uuid import UUID, uuid5
 
@@ -66,7 +67,7 @@ def run(r: RunRecord) -> dict[str, Any]:
     return body
 
 
-def _checkpoint(config: dict[str, Any] | None) -> dict[str, Any] | None:
+def _checkpoint(config: Mapping[str, Any] | None) -> dict[str, Any] | None:
     if not config:
         return None
     c = config.get("configurable", {})
@@ -79,21 +80,23 @@ def _checkpoint(config: dict[str, Any] | None) -> dict[str, Any] | None:
 
 def state(snapshot: StateSnapshot) -> dict[str, Any]:
     """A `StateSnapshot` as the protocol's ThreadState (also used for history entries)."""
-    checkpoint = _checkpoint(snapshot.config)  # type: ignore[arg-type]
-    parent = _checkpoint(snapshot.parent_config)  # type: ignore[arg-type]
+    checkpoint = _checkpoint(snapshot.config)
+    parent = _checkpoint(snapshot.parent_config)
     tasks = []
     for task in snapshot.tasks:
         task_state = task.state
-        tasks.append({
-            "id": task.id,
-            "name": task.name,
-            "path": list(task.path),
-            "error": None if task.error is None else type(task.error).__name__,
-            "interrupts": to_jsonable(list(task.interrupts)),
-            "checkpoint": _checkpoint(task_state) if isinstance(task_state, dict) else None,
-            "state": state(task_state) if isinstance(task_state, StateSnapshot) else None,
-            "result": to_jsonable(task.result),
-        })
+        tasks.append(
+            {
+                "id": task.id,
+                "name": task.name,
+                "path": list(task.path),
+                "error": None if task.error is None else type(task.error).__name__,
+                "interrupts": to_jsonable(list(task.interrupts)),
+                "checkpoint": _checkpoint(task_state) if isinstance(task_state, dict) else None,
+                "state": state(task_state) if isinstance(task_state, StateSnapshot) else None,
+                "result": to_jsonable(task.result),
+            }
+        )
     return {
         "values": to_jsonable(snapshot.values),
         "next": list(snapshot.next),

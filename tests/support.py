@@ -62,13 +62,29 @@ class ServerProcess:
                 self.kill()
 
 
-def start_server(db: Path, log: Path, *, port: int | None = None, env: dict[str, str] | None = None) -> ServerProcess:
+def start_server(
+    db: Path, log: Path, *, port: int | None = None, env: dict[str, str] | None = None
+) -> ServerProcess:
     port = port or free_port()
     environ = {**os.environ, "SWITCHYARD_HEARTBEAT_SECONDS": "5", **(env or {})}
     handle = log.open("ab")
     process = subprocess.Popen(
-        [sys.executable, "-m", "server.cli", "serve", "--host", "127.0.0.1", "--port", str(port), "--db", str(db)],
-        cwd=ROOT, env=environ, stdout=handle, stderr=subprocess.STDOUT,
+        [
+            sys.executable,
+            "-m",
+            "server.cli",
+            "serve",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--db",
+            str(db),
+        ],
+        cwd=ROOT,
+        env=environ,
+        stdout=handle,
+        stderr=subprocess.STDOUT,
     )
     server = ServerProcess(f"http://127.0.0.1:{port}", port, db, process, log)
     deadline = time.monotonic() + 60

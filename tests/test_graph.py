@@ -57,7 +57,8 @@ async def test_refund_fans_out_in_one_superstep_and_refunds_once(graph: Any, sho
 async def test_replaying_the_refund_step_does_not_refund_twice(graph: Any, shop: Any) -> None:
     config = thread()
     first = await ask(graph, config, f"refund order #{fixtures.REFUNDABLE_ORDER}")
-    before_issue = [s async for s in graph.aget_state_history(config) if s.next == ("issue_refund",)][0]
+    history = [s async for s in graph.aget_state_history(config)]
+    before_issue = next(s for s in history if s.next == ("issue_refund",))
     replayed = await graph.ainvoke(None, before_issue.config)
     assert replayed["refund"]["receipt"]["refund_id"] == first["refund"]["receipt"]["refund_id"]
     assert replayed["refund"]["receipt"]["created"] is False
@@ -134,7 +135,10 @@ async def test_handoff_and_complex_fallback(graph: Any, shop: Any) -> None:
 
     other = await ask(graph, thread(), "Write me a poem about the sea")
     assert other["route"]["intent"] == "complex"
-    assert other["degraded"] == {"rung": "human_handoff", "reason": "no LLM tier is configured for complex requests"}
+    assert other["degraded"] == {
+        "rung": "human_handoff",
+        "reason": "no LLM tier is configured for complex requests",
+    }
     assert other["messages"][-1].content == other["answer"]
 
 

@@ -43,7 +43,9 @@ CREATE INDEX IF NOT EXISTS sy_runs_thread ON sy_runs (thread_id, created_at);
 CREATE INDEX IF NOT EXISTS sy_runs_status ON sy_runs (status);
 """
 
-_THREAD_COLUMNS = "thread_id, created_at, updated_at, metadata, status, state_values, interrupts, config, error"
+_THREAD_COLUMNS = (
+    "thread_id, created_at, updated_at, metadata, status, state_values, interrupts, config, error"
+)
 _RUN_COLUMNS = (
     "run_id, thread_id, assistant_id, created_at, updated_at, status, metadata, kwargs, "
     "multitask_strategy, error"
@@ -158,8 +160,14 @@ class SqliteRecordStore:
             return changed
 
     async def put_thread(self, thread: ThreadRecord) -> None:
-        await self._execute([(f"INSERT OR REPLACE INTO sy_threads ({_THREAD_COLUMNS}) "
-                              "VALUES (?,?,?,?,?,?,?,?,?)", _thread_row(thread))])
+        await self._execute(
+            [
+                (
+                    f"INSERT OR REPLACE INTO sy_threads ({_THREAD_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?)",
+                    _thread_row(thread),
+                )
+            ]
+        )
 
     async def get_thread(self, thread_id: str) -> ThreadRecord | None:
         async with self._conn.execute(
@@ -169,10 +177,12 @@ class SqliteRecordStore:
         return None if row is None else _thread(row)
 
     async def delete_thread(self, thread_id: str) -> bool:
-        changed = await self._execute([
-            ("DELETE FROM sy_runs WHERE thread_id = ?", (thread_id,)),
-            ("DELETE FROM sy_threads WHERE thread_id = ?", (thread_id,)),
-        ])
+        changed = await self._execute(
+            [
+                ("DELETE FROM sy_runs WHERE thread_id = ?", (thread_id,)),
+                ("DELETE FROM sy_threads WHERE thread_id = ?", (thread_id,)),
+            ]
+        )
         return changed > 0
 
     def _where(self, query: ThreadQuery) -> tuple[str, list[Any]]:
@@ -192,8 +202,10 @@ class SqliteRecordStore:
         where, params = self._where(query)
         sort = query.sort_by if query.sort_by in _SORTABLE else "created_at"
         order = "ASC" if query.sort_order == "asc" else "DESC"
-        sql = (f"SELECT {_THREAD_COLUMNS} FROM sy_threads{where} ORDER BY {sort} {order}, thread_id "
-               "LIMIT ? OFFSET ?")
+        sql = (
+            f"SELECT {_THREAD_COLUMNS} FROM sy_threads{where} ORDER BY {sort} {order}, thread_id "
+            "LIMIT ? OFFSET ?"
+        )
         async with self._conn.execute(sql, (*params, query.limit, query.offset)) as cursor:
             return [_thread(row) for row in await cursor.fetchall()]
 
@@ -204,11 +216,16 @@ class SqliteRecordStore:
         return int(row[0]) if row else 0
 
     async def put_run(self, run: RunRecord, thread: ThreadRecord | None = None) -> None:
-        statements = [(f"INSERT OR REPLACE INTO sy_runs ({_RUN_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?)",
-                       _run_row(run))]
+        statements = [
+            (f"INSERT OR REPLACE INTO sy_runs ({_RUN_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?)", _run_row(run))
+        ]
         if thread is not None:
-            statements.append((f"INSERT OR REPLACE INTO sy_threads ({_THREAD_COLUMNS}) "
-                               "VALUES (?,?,?,?,?,?,?,?,?)", _thread_row(thread)))
+            statements.append(
+                (
+                    f"INSERT OR REPLACE INTO sy_threads ({_THREAD_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?)",
+                    _thread_row(thread),
+                )
+            )
         await self._execute(statements)
 
     async def get_run(self, run_id: str) -> RunRecord | None:

@@ -6,7 +6,6 @@ import warnings
 from typing import Any
 
 from fastapi import APIRouter, Depends, Query, Response
-from langgraph.pregel import Pregel
 
 from infra.jsonwire import to_jsonable
 from server.errors import NotFound
@@ -18,13 +17,18 @@ router = APIRouter(prefix="/assistants", tags=["assistants"])
 
 
 @router.post("/search")
-async def search(body: AssistantSearch, response: Response, s: Services = Depends(services)) -> list[dict[str, Any]]:
+async def search(
+    body: AssistantSearch, response: Response, s: Services = Depends(services)
+) -> list[dict[str, Any]]:
     if body.graph_id is not None and body.graph_id not in s.graphs:
-        raise NotFound(f"Graph '{body.graph_id}' not found. Expected one of: {sorted(s.graphs)}",
-                       code="graph_not_found")
+        raise NotFound(
+            f"Graph '{body.graph_id}' not found. Expected one of: {sorted(s.graphs)}", code="graph_not_found"
+        )
     found = [
-        assistant(g) for g in sorted(s.graphs)
-        if (body.graph_id in (None, g)) and (body.name in (None, g))
+        assistant(g)
+        for g in sorted(s.graphs)
+        if (body.graph_id in (None, g))
+        and (body.name in (None, g))
         and all(assistant(g)["metadata"].get(k) == v for k, v in body.metadata.items())
     ]
     if body.sort_order == "desc":
@@ -54,7 +58,7 @@ async def graph(
     return to_jsonable(drawn.to_json())  # type: ignore[no-any-return]
 
 
-def graph_schemas(g: Pregel) -> dict[str, Any]:
+def graph_schemas(g: Any) -> dict[str, Any]:
     with warnings.catch_warnings():
         # The protocol still carries config_schema; LangGraph 1.x deprecates it for context.
         warnings.simplefilter("ignore")

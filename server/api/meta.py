@@ -43,4 +43,3 @@ async def health(s: Services = Depends(services)) -> JSONResponse:
     healthy = all(c["ok"] for c in checks.values())
     body = {"ok": healthy, "mode": "embedded", "checks": checks, "graphs": sorted(s.graphs)}
     return JSONResponse(body, status_code=200 if healthy else 503)
-

@@ -8,10 +8,12 @@ follows the run's event log, so a client that disconnects does not stop the run
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import Any, cast
+from uuid import UUID
 
 from fastapi import APIRouter, Depends, Header, Query, Response
 from fastapi.responses import JSONResponse
+from langchain_core.runnables import RunnableConfig
 from langchain_core.utils.uuid import uuid7
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
@@ -37,7 +39,7 @@ def _refuse_unsupported(body: RunCreate) -> None:
             raise Unprocessable(f"'{name}' is not supported by this server.", code="unsupported_field")
     if body.multitask_strategy not in SUPPORTED_MULTITASK:
         raise Unprocessable(
-            f"multitask_strategy '{body.multitask_strategy}' is not supported yet; use 'enqueue' or 'reject'.",
+            f"multitask_strategy '{body.multitask_strategy}' is not supported; use 'enqueue' or 'reject'.",
             code="unsupported_field",
         )
     unknown = set(body.config or {}) - _CONFIG_KEYS
@@ -47,7 +49,31 @@ def _refuse_unsupported(body: RunCreate) -> None:
         raise Unprocessable("Give either 'input' or 'command', not both.", code="invalid_request")
 
 
-async def start_run(s: Services, thread_id: str | None, body: RunCreate, *, stateless: bool = False) -> RunRecord:
+def run_config(body: RunCreate, thread_id: str, run_id: str, metadata: dict[str, Any]) -> RunnableConfig:
+    """The graph's config: the client's, with the thread, the checkpoint to start from and run metadata."""
+    user = dict(body.config or {})
+    configurable = dict(user.pop("configurable", None) or {})
+    checkpoint = body.checkpoint.model_dump(exclude_none=True) if body.checkpoint else {}
+    if body.checkpoint_id:
+        checkpoint["checkpoint_id"] = body.checkpoint_id
+    checkpoint.pop("thread_id", None)
+    configurable.update(checkpoint, thread_id=thread_id)
+    run_metadata = {
+        **user.pop("metadata", {}),
+        **metadata,
+        "thread_id": thread_id,
+        "run_id": run_id,
+        "run_attempt": 1,
+    }
+    return cast(
+        RunnableConfig,
+        {**user, "configurable": configurable, "metadata": run_metadata, "run_id": UUID(run_id)},
+    )
+
+
+async def start_run(
+    s: Services, thread_id: str | None, body: RunCreate, *, stateless: bool = False
+) -> RunRecord:
     _refuse_unsupported(body)
     graph_id = s.graph_id(body.assistant_id)
     graph = s.graphs[graph_id]
@@ -65,28 +91,19 @@ async def start_run(s: Services, thread_id: str | None, body: RunCreate, *, stat
     run_id = str(uuid7())
     aid = views.assistant_id(graph_id)
     thread.metadata = {**thread.metadata, "graph_id": graph_id, "assistant_id": aid}
-    user_config = dict(body.config or {})
-    configurable = dict(user_config.pop("configurable", None) or {})
-    checkpoint = body.checkpoint.model_dump(exclude_none=True) if body.checkpoint else {}
-    if body.checkpoint_id:
-        checkpoint["checkpoint_id"] = body.checkpoint_id
-    checkpoint.pop("thread_id", None)
-    configurable.update(checkpoint, thread_id=thread.thread_id)
     metadata = {**(body.metadata or {}), "graph_id": graph_id, "assistant_id": aid}
-    config = {
-        **user_config,
-        "configurable": configurable,
-        "metadata": {**user_config.pop("metadata", {}), **metadata, "thread_id": thread.thread_id,
-                     "run_id": run_id, "run_attempt": 1},
-        "run_id": run_id,
-    }
+    config = run_config(body, thread.thread_id, run_id, metadata)
     durability = body.durability
     if durability is None and body.checkpoint_during is not None:
         durability = "async" if body.checkpoint_during else "exit"
 
     run = RunRecord(
-        run_id=run_id, thread_id=thread.thread_id, assistant_id=aid, metadata=metadata,
-        kwargs=loads(dumps(body.model_dump(exclude_none=True))), multitask_strategy=body.multitask_strategy,
+        run_id=run_id,
+        thread_id=thread.thread_id,
+        assistant_id=aid,
+        metadata=metadata,
+        kwargs=loads(dumps(body.model_dump(exclude_none=True))),
+        multitask_strategy=body.multitask_strategy,
     )
     thread.updated_at = now()
     await s.records.put_run(run, thread)
@@ -96,18 +113,21 @@ async def start_run(s: Services, thread_id: str | None, body: RunCreate, *, stat
         if graph.checkpointer is not None:
             await graph.checkpointer.adelete_thread(thread.thread_id)  # type: ignore[union-attr]
 
-    await s.executor.submit(run, RunRequest(
-        graph=graph,
-        graph_input=graph_input(body.input, body.command.model_dump() if body.command else None),
-        config=config,
-        context=body.context,
-        modes=body.modes(),
-        subgraphs=body.stream_subgraphs,
-        interrupt_before=body.interrupt_before,
-        interrupt_after=body.interrupt_after,
-        durability=durability,
-        after=delete_thread if stateless and body.on_completion == "delete" else None,
-    ))
+    await s.executor.submit(
+        run,
+        RunRequest(
+            graph=graph,
+            graph_input=graph_input(body.input, body.command.model_dump() if body.command else None),
+            config=config,
+            context=body.context,
+            modes=body.modes(),
+            subgraphs=body.stream_subgraphs,
+            interrupt_before=body.interrupt_before,
+            interrupt_after=body.interrupt_after,
+            durability=durability,
+            after=delete_thread if stateless and body.on_completion == "delete" else None,
+        ),
+    )
     return run
 
 
@@ -199,11 +219,17 @@ async def _existing_run(s: Services, thread_id: str, run_id: str) -> RunRecord:
 
 @router.get("/threads/{thread_id}/runs")
 async def list_runs(
-    thread_id: str, limit: int = Query(10, ge=1, le=1000), offset: int = Query(0, ge=0),
-    status: str | None = None, s: Services = Depends(services),
+    thread_id: str,
+    limit: int = Query(10, ge=1, le=1000),
+    offset: int = Query(0, ge=0),
+    status: str | None = None,
+    s: Services = Depends(services),
 ) -> list[dict[str, Any]]:
     thread = await existing_thread(s, thread_id)
-    return [views.run(r) for r in await s.records.list_runs(thread.thread_id, limit=limit, offset=offset, status=status)]
+    return [
+        views.run(r)
+        for r in await s.records.list_runs(thread.thread_id, limit=limit, offset=offset, status=status)
+    ]
 
 
 @router.get("/threads/{thread_id}/runs/{run_id}")
@@ -238,8 +264,10 @@ async def join_stream(
         raise Unprocessable(f"Unknown stream_mode {sorted(unknown)}.", code="invalid_stream_mode")
     modes = None if not stream_mode else {"messages" if m == "messages-tuple" else m for m in stream_mode}
     if run.status in FINAL_RUN_STATUSES and not await s.events.has(run.run_id):
+
         async def ended() -> AsyncIterator[bytes]:
             yield frame("end", b"null")
+
         return event_stream(s, run, ended())
     on_disconnect = "cancel" if cancel_on_disconnect else "continue"
     return event_stream(s, run, _frames(s, run, last_event_id, True, on_disconnect, modes))

@@ -16,7 +16,9 @@ router = APIRouter(prefix="/store", tags=["store"])
 
 def _namespace(parts: list[str]) -> tuple[str, ...]:
     if any(not p or "." in p for p in parts):
-        raise Unprocessable("Namespace labels must be non-empty and contain no '.'.", code="invalid_namespace")
+        raise Unprocessable(
+            "Namespace labels must be non-empty and contain no '.'.", code="invalid_namespace"
+        )
     return tuple(parts)
 
 
@@ -52,7 +54,11 @@ async def delete_item(body: StoreDelete, s: Services = Depends(services)) -> Res
 @router.post("/items/search")
 async def search_items(body: StoreSearch, s: Services = Depends(services)) -> dict[str, Any]:
     items = await s.store.asearch(
-        tuple(body.namespace_prefix), query=body.query, filter=body.filter, limit=body.limit, offset=body.offset
+        tuple(body.namespace_prefix),
+        query=body.query,
+        filter=body.filter,
+        limit=body.limit,
+        offset=body.offset,
     )
     return {"items": [_item(i) for i in items]}
 
@@ -62,6 +68,8 @@ async def list_namespaces(body: StoreNamespaces, s: Services = Depends(services)
     found = await s.store.alist_namespaces(
         prefix=tuple(body.prefix) if body.prefix else None,
         suffix=tuple(body.suffix) if body.suffix else None,
-        max_depth=body.max_depth, limit=body.limit, offset=body.offset,
+        max_depth=body.max_depth,
+        limit=body.limit,
+        offset=body.offset,
     )
     return {"namespaces": [list(ns) for ns in found]}

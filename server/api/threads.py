@@ -6,6 +6,7 @@ from typing import Any
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, Query, Response
+from langchain_core.runnables import RunnableConfig
 from langchain_core.utils.uuid import uuid7
 from langgraph.errors import InvalidUpdateError
 from langgraph.pregel import Pregel
@@ -27,8 +28,16 @@ from server.services import Services, services
 router = APIRouter(prefix="/threads", tags=["threads"])
 
 EMPTY_STATE: dict[str, Any] = {
-    "values": {}, "next": [], "tasks": [], "metadata": None, "created_at": None, "checkpoint": None,
-    "parent_checkpoint": None, "interrupts": [], "checkpoint_id": None, "parent_checkpoint_id": None,
+    "values": {},
+    "next": [],
+    "tasks": [],
+    "metadata": None,
+    "created_at": None,
+    "checkpoint": None,
+    "parent_checkpoint": None,
+    "interrupts": [],
+    "checkpoint_id": None,
+    "parent_checkpoint_id": None,
 }
 
 
@@ -55,12 +64,15 @@ def thread_graph(s: Services, thread: ThreadRecord) -> Pregel | None:
 def require_graph(s: Services, thread: ThreadRecord) -> Pregel:
     graph = thread_graph(s, thread)
     if graph is None:
-        raise ApiError(f"Thread '{thread.thread_id}' has no graph yet: start a run on it first, "
-                       "or set metadata.graph_id.", code="thread_has_no_graph")
+        raise ApiError(
+            f"Thread '{thread.thread_id}' has no graph yet: start a run on it first, "
+            "or set metadata.graph_id.",
+            code="thread_has_no_graph",
+        )
     return graph
 
 
-def checkpoint_config(thread_id: str, checkpoint: dict[str, Any] | None = None) -> dict[str, Any]:
+def checkpoint_config(thread_id: str, checkpoint: dict[str, Any] | None = None) -> RunnableConfig:
     configurable = {k: v for k, v in (checkpoint or {}).items() if v is not None and k != "thread_id"}
     return {"configurable": {**configurable, "thread_id": thread_id}}
 
@@ -79,7 +91,9 @@ async def create(body: ThreadCreate, s: Services = Depends(services)) -> dict[st
 
 
 @router.post("/search")
-async def search(body: ThreadSearch, response: Response, s: Services = Depends(services)) -> list[dict[str, Any]]:
+async def search(
+    body: ThreadSearch, response: Response, s: Services = Depends(services)
+) -> list[dict[str, Any]]:
     query = ThreadQuery(**body.model_dump())
     found = await s.records.search_threads(query)
     response.headers["X-Pagination-Total"] = str(await s.records.count_threads(query))
@@ -118,7 +132,9 @@ async def delete(thread_id: str, s: Services = Depends(services)) -> Response:
     return Response(status_code=204)
 
 
-async def _state(s: Services, thread_id: str, checkpoint: dict[str, Any] | None, subgraphs: bool) -> dict[str, Any]:
+async def _state(
+    s: Services, thread_id: str, checkpoint: dict[str, Any] | None, subgraphs: bool
+) -> dict[str, Any]:
     thread = await existing_thread(s, thread_id)
     graph = thread_graph(s, thread)
     if graph is None:
@@ -130,7 +146,9 @@ async def _state(s: Services, thread_id: str, checkpoint: dict[str, Any] | None,
 
 
 @router.get("/{thread_id}/state")
-async def get_state(thread_id: str, subgraphs: bool = False, s: Services = Depends(services)) -> dict[str, Any]:
+async def get_state(
+    thread_id: str, subgraphs: bool = False, s: Services = Depends(services)
+) -> dict[str, Any]:
     return await _state(s, thread_id, None, subgraphs)
 
 
@@ -142,7 +160,9 @@ async def get_state_at(
 
 
 @router.post("/{thread_id}/state/checkpoint")
-async def post_state_at(thread_id: str, body: StateAtCheckpoint, s: Services = Depends(services)) -> dict[str, Any]:
+async def post_state_at(
+    thread_id: str, body: StateAtCheckpoint, s: Services = Depends(services)
+) -> dict[str, Any]:
     return await _state(s, thread_id, body.checkpoint.model_dump(), body.subgraphs)
 
 
@@ -157,9 +177,15 @@ async def update_state(thread_id: str, body: StateUpdate, s: Services = Depends(
         checkpoint["checkpoint_id"] = body.checkpoint_id
     try:
         config = await graph.aupdate_state(
-            checkpoint_config(thread.thread_id, checkpoint), body.values, as_node=body.as_node  # type: ignore[arg-type]
+            checkpoint_config(thread.thread_id, checkpoint),
+            body.values,
+            as_node=body.as_node,  # type: ignore[arg-type]
         )
-    except (ValueError, KeyError, InvalidUpdateError) as exc:  # unknown node, bad values: the caller's mistake
+    except (
+        ValueError,
+        KeyError,
+        InvalidUpdateError,
+    ) as exc:  # unknown node, bad values: the caller's mistake
         raise ApiError(f"Cannot update state: {exc}", code="invalid_state_update") from None
     snapshot = await graph.aget_state({"configurable": {"thread_id": thread.thread_id}})
     thread.values, thread.updated_at = views.state(snapshot)["values"], now()
@@ -182,19 +208,26 @@ async def _history(s: Services, thread_id: str, body: HistoryRequest) -> list[di
     return [
         views.state(snapshot)
         async for snapshot in graph.aget_state_history(
-            config, filter=body.metadata, before=before_config, limit=body.limit  # type: ignore[arg-type]
+            config,
+            filter=body.metadata,
+            before=before_config,
+            limit=body.limit,  # type: ignore[arg-type]
         )
     ]
 
 
 @router.get("/{thread_id}/history")
 async def get_history(
-    thread_id: str, limit: int = Query(10, ge=1, le=1000), before: str | None = None,
+    thread_id: str,
+    limit: int = Query(10, ge=1, le=1000),
+    before: str | None = None,
     s: Services = Depends(services),
 ) -> list[dict[str, Any]]:
     return await _history(s, thread_id, HistoryRequest(limit=limit, before=before))
 
 
 @router.post("/{thread_id}/history")
-async def post_history(thread_id: str, body: HistoryRequest, s: Services = Depends(services)) -> list[dict[str, Any]]:
+async def post_history(
+    thread_id: str, body: HistoryRequest, s: Services = Depends(services)
+) -> list[dict[str, Any]]:
     return await _history(s, thread_id, body)

@@ -33,7 +33,9 @@ def normalise(raw: str) -> tuple[str, list[int]]:
     i = 0
     while i < len(frames):
         j = i
-        while j < len(frames) and frames[j][0] == "updates" and next(iter(json.loads(frames[j][1]))) in PARALLEL:
+        while (
+            j < len(frames) and frames[j][0] == "updates" and next(iter(json.loads(frames[j][1]))) in PARALLEL
+        ):
             j += 1
         frames[i:j] = sorted(frames[i:j])
         i = max(j, i + 1)
@@ -44,12 +46,19 @@ def test_refund_run_event_sequence(shop_template: Path, tmp_path: Path) -> None:
     db = copy_db(shop_template, tmp_path / "db")
     with running_server(db, tmp_path / "server.log") as server, httpx.Client(base_url=server.url) as http:
         thread_id = http.post("/threads", json={}).json()["thread_id"]
-        raw = http.post(f"/threads/{thread_id}/runs/stream", json={
-            "assistant_id": "support",
-            "input": {"messages": [{"role": "user", "content": f"I want a refund for order #{fixtures.REFUNDABLE_ORDER}"}]},
-            "stream_mode": ["updates", "values"],
-            "stream_resumable": True,
-        }).text
+        raw = http.post(
+            f"/threads/{thread_id}/runs/stream",
+            json={
+                "assistant_id": "support",
+                "input": {
+                    "messages": [
+                        {"role": "user", "content": f"I want a refund for order #{fixtures.REFUNDABLE_ORDER}"}
+                    ]
+                },
+                "stream_mode": ["updates", "values"],
+                "stream_resumable": True,
+            },
+        ).text
     text, ids = normalise(raw)
     assert ids == list(range(1, len(ids) + 1))  # strictly increasing, one per event
     if os.environ.get("UPDATE_GOLDEN"):

@@ -29,14 +29,20 @@ async def test_kill_9_then_restart_keeps_everything(shop_template: Path, tmp_pat
     try:
         client = get_client(url=server.url)
         done = await client.threads.create(metadata={"case": "finished"})
-        result = await client.runs.wait(done["thread_id"], "support", input={"messages": [
-            {"role": "user", "content": f"refund order #{fixtures.REFUNDABLE_ORDER}"}]})
+        result = await client.runs.wait(
+            done["thread_id"],
+            "support",
+            input={"messages": [{"role": "user", "content": f"refund order #{fixtures.REFUNDABLE_ORDER}"}]},
+        )
         assert "Refund of" in result["answer"]
         history_before = await client.threads.get_history(done["thread_id"], limit=50)
 
         cut = await client.threads.create(metadata={"case": "cut off"})
-        run = await client.runs.create(cut["thread_id"], "support", input={"messages": [
-            {"role": "user", "content": f"where is order #{fixtures.SHIPPED_ORDER}"}]})
+        run = await client.runs.create(
+            cut["thread_id"],
+            "support",
+            input={"messages": [{"role": "user", "content": f"where is order #{fixtures.SHIPPED_ORDER}"}]},
+        )
         wait_for_status(f"{server.url}/threads/{cut['thread_id']}/runs/{run['run_id']}", "running")
     finally:
         server.kill()
@@ -57,7 +63,10 @@ async def test_kill_9_then_restart_keeps_everything(shop_template: Path, tmp_pat
         assert (await client.threads.get(cut["thread_id"]))["status"] == "error"
 
         # The thread is usable again: the same question now gets its answer.
-        again = await client.runs.wait(cut["thread_id"], "support", input={"messages": [
-            {"role": "user", "content": f"where is order #{fixtures.SHIPPED_ORDER}"}]})
+        again = await client.runs.wait(
+            cut["thread_id"],
+            "support",
+            input={"messages": [{"role": "user", "content": f"where is order #{fixtures.SHIPPED_ORDER}"}]},
+        )
         assert f"#{fixtures.SHIPPED_ORDER}" in again["answer"]
         assert (await client.threads.get(cut["thread_id"]))["status"] == "idle"

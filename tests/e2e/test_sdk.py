@@ -12,7 +12,6 @@ from shop import fixtures
 from tests.support import ServerProcess
 
 
-
 def refund(order_id: int) -> dict[str, Any]:
     """Each test refunds its own order: refunds are real and happen once."""
     return {"messages": [{"role": "user", "content": f"I want a refund for order #{order_id}"}]}
@@ -59,10 +58,7 @@ async def test_stream_in_several_modes_at_once(client: Any) -> None:
     assert any(m["content"] == final["answer"] for m in answer_messages)
 
     # The three lookups are tasks of one superstep: debug task events share a step.
-    steps = {
-        d["payload"]["name"]: d["step"] for name, d in events
-        if name == "debug" and d["type"] == "task"
-    }
+    steps = {d["payload"]["name"]: d["step"] for name, d in events if name == "debug" and d["type"] == "task"}
     assert steps["order_status"] == steps["payment_history"] == steps["refund_policy"]
     assert steps["assess_refund"] == steps["order_status"] + 1
 
@@ -79,7 +75,9 @@ async def test_wait_state_history_and_thread_search(client: Any) -> None:
     assert history[0]["checkpoint"]["checkpoint_id"] == state["checkpoint"]["checkpoint_id"]
     fanout = [h for h in history if set(h["next"]) == {"order_status", "payment_history", "refund_policy"}]
     assert len(fanout) == 1
-    earlier = await client.threads.get_state(thread["thread_id"], checkpoint_id=fanout[0]["checkpoint"]["checkpoint_id"])
+    earlier = await client.threads.get_state(
+        thread["thread_id"], checkpoint_id=fanout[0]["checkpoint"]["checkpoint_id"]
+    )
     assert earlier["values"]["route"]["intent"] == "refund"
     limited = await client.threads.get_history(thread["thread_id"], limit=2)
     assert len(limited) == 2
@@ -100,8 +98,11 @@ async def test_wait_state_history_and_thread_search(client: Any) -> None:
 async def test_background_run_join_and_resumable_stream(client: Any, server: ServerProcess) -> None:
     thread = await client.threads.create()
     run = await client.runs.create(
-        thread["thread_id"], "support", input=refund(fixtures.UNDOWNLOADED_DIGITAL_ORDER),
-        stream_mode=["values", "updates"], stream_resumable=True,
+        thread["thread_id"],
+        "support",
+        input=refund(fixtures.UNDOWNLOADED_DIGITAL_ORDER),
+        stream_mode=["values", "updates"],
+        stream_resumable=True,
     )
     assert run["status"] in ("pending", "running")
     joined = await client.runs.join(thread["thread_id"], run["run_id"])
@@ -109,7 +110,9 @@ async def test_background_run_join_and_resumable_stream(client: Any, server: Ser
     assert (await client.runs.get(thread["thread_id"], run["run_id"]))["status"] == "success"
 
     # After the run ended, the whole stream replays from the start, then `end`.
-    replay = [p async for p in client.runs.join_stream(thread["thread_id"], run["run_id"], last_event_id="-1")]
+    replay = [
+        p async for p in client.runs.join_stream(thread["thread_id"], run["run_id"], last_event_id="-1")
+    ]
     assert replay[0].event == "metadata" and replay[-1].event == "end"
     # ...and from the middle: only what came after that id.
     url = f"{server.url}/threads/{thread['thread_id']}/runs/{run['run_id']}/stream"
@@ -126,20 +129,30 @@ async def test_background_run_join_and_resumable_stream(client: Any, server: Ser
 
 
 async def test_stateless_runs(client: Any) -> None:
-    result = await client.runs.wait(None, "support", input={"messages": [{"role": "user", "content": "where is order 10005"}]})
+    result = await client.runs.wait(
+        None, "support", input={"messages": [{"role": "user", "content": "where is order 10005"}]}
+    )
     assert result["route"]["intent"] == "order_status"
-    parts = [p async for p in client.runs.stream(
-        None, "support", input=refund(fixtures.PARTIALLY_REFUNDED_ORDER), stream_mode="updates"
-    )]
+    parts = [
+        p
+        async for p in client.runs.stream(
+            None, "support", input=refund(fixtures.PARTIALLY_REFUNDED_ORDER), stream_mode="updates"
+        )
+    ]
     assert parts[0].event == "metadata" and parts[-1].event == "end"
 
 
 async def test_follow_up_turns_in_one_thread(client: Any) -> None:
     thread = await client.threads.create()
     tid = thread["thread_id"]
-    first = await client.runs.wait(tid, "support", input={"messages": [{"role": "user", "content": "where is order #10005?"}]})
+    first = await client.runs.wait(
+        tid, "support", input={"messages": [{"role": "user", "content": "where is order #10005?"}]}
+    )
     assert "#10005" in first["answer"]
-    second = await client.runs.wait(tid, "support", input={"messages": [
-        {"role": "user", "content": [{"type": "text", "text": "and order #10013?"}]}]})
+    second = await client.runs.wait(
+        tid,
+        "support",
+        input={"messages": [{"role": "user", "content": [{"type": "text", "text": "and order #10013?"}]}]},
+    )
     assert second["route"]["intent"] == "order_status" and "#10013" in second["answer"]
     assert len(second["messages"]) == 4

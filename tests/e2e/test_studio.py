@@ -18,13 +18,22 @@ from tests.support import ROOT, copy_db, free_port
 async def test_langgraph_dev_serves_the_support_graph(shop_template: Path, tmp_path: Path) -> None:
     db = copy_db(shop_template, tmp_path / "db")
     port = free_port()  # never 2024: that port belongs to the machine
-    env = {**os.environ, "SWITCHYARD_DB": str(db), "LANGGRAPH_CLI_NO_ANALYTICS": "1", "LANGSMITH_TRACING": "false"}
+    env = {
+        **os.environ,
+        "SWITCHYARD_DB": str(db),
+        "LANGGRAPH_CLI_NO_ANALYTICS": "1",
+        "LANGSMITH_TRACING": "false",
+    }
     env.pop("LANGSMITH_API_KEY", None)
     log = (tmp_path / "langgraph-dev.log").open("wb")
     langgraph = Path(os.sys.executable).parent / "langgraph"  # type: ignore[attr-defined]
     process = subprocess.Popen(
         [str(langgraph), "dev", "--host", "127.0.0.1", "--port", str(port), "--no-browser", "--no-reload"],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
     )
     url = f"http://127.0.0.1:{port}"
     try:
@@ -40,8 +49,15 @@ async def test_langgraph_dev_serves_the_support_graph(shop_template: Path, tmp_p
         client = get_client(url=url)
         assert [a["graph_id"] for a in await client.assistants.search()] == ["support"]
         thread = await client.threads.create()
-        result = await client.runs.wait(thread["thread_id"], "support", input={"messages": [
-            {"role": "user", "content": f"I want a refund for order #{fixtures.REFUNDABLE_ORDER}"}]})
+        result = await client.runs.wait(
+            thread["thread_id"],
+            "support",
+            input={
+                "messages": [
+                    {"role": "user", "content": f"I want a refund for order #{fixtures.REFUNDABLE_ORDER}"}
+                ]
+            },
+        )
         assert "Refund of 79.99 USD" in result["answer"], result
     finally:
         os.killpg(process.pid, signal.SIGTERM)

@@ -47,3 +47,11 @@ class SupportState(TypedDict, total=False):
     refund: dict[str, Any] | None
     answer: str | None
     degraded: dict[str, Any] | None
+
+
+def order_id_of(state: SupportState) -> int:
+    """The order under discussion. Paths that need one are only reached with one (see routers.edges)."""
+    order_id = state.get("order_id")
+    if order_id is None:
+        raise ValueError("this path needs an order id; the router should have asked for one")
+    return order_id
