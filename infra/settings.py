@@ -16,8 +16,6 @@ class Settings(BaseSettings):
     port: int = 8123
     # A folder (shop.db and state.db inside) or one file holding everything.
     db: Path = Path("var")
-    redis_url: str | None = None
-    workers: int = 1
     log_level: str = "info"
     # Browser origins allowed by CORS. LangGraph Studio runs on smith.langchain.com.
     cors_origins: list[str] = ["*"]
