@@ -11,11 +11,11 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
-from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
 from langgraph.store.sqlite.aio import AsyncSqliteStore
 from starlette.middleware.cors import CORSMiddleware
 
 from graphs.registry import GRAPHS
+from infra.persistence.checkpointer import open_checkpointer
 from infra.persistence.events import MemoryEventLog
 from infra.persistence.records import now
 from infra.persistence.sqlite import connect
@@ -54,9 +54,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     paths = db_paths(settings.db)
     shop = await Shop.open(paths.shop, latency=settings.tool_latency_ms / 1000)
     use_shop(shop)
-    checkpoint_conn = await connect(paths.checkpoints)
-    checkpointer = AsyncSqliteSaver(checkpoint_conn)
-    await checkpointer.setup()
+    checkpointer = open_checkpointer(paths.checkpoints)
     store_conn = await connect(paths.records, autocommit=True)
     memory_store = AsyncSqliteStore(store_conn)
     await memory_store.setup()
@@ -77,7 +75,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await executor.shutdown()
         await records.close()
         await store_conn.close()
-        await checkpoint_conn.close()
+        checkpointer.close()
         use_shop(None)
         await shop.close()
 

@@ -1,4 +1,4 @@
-"""The `switchyard` command: serve, seed.
+"""The `switchyard` command: serve, seed, bench.
 
 Every option also reads a `SWITCHYARD_*` environment variable (see infra.settings);
 an option given on the command line wins.
@@ -67,6 +67,13 @@ def seed(args: argparse.Namespace) -> int:
     return 0
 
 
+def bench(args: argparse.Namespace) -> int:
+    from bench import fast_path
+
+    benchmarks = {"fast-path": fast_path.main}
+    return int(benchmarks[args.name](args.rest))
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="switchyard", description="Hybrid LangGraph agents, served.")
     sub = p.add_subparsers(dest="command", required=True)
@@ -85,6 +92,11 @@ def parser() -> argparse.ArgumentParser:
     d.add_argument("--orders", dest="seed_orders", type=int, help="orders (default 10000)")
     d.add_argument("--force", action="store_true", help="rebuild even if a shop exists")
     d.set_defaults(func=seed)
+
+    b = sub.add_parser("bench", help="run a benchmark (see bench/README.md)")
+    b.add_argument("name", choices=["fast-path"], help="which benchmark")
+    b.add_argument("rest", nargs=argparse.REMAINDER, help="its options (see: switchyard bench fast-path -h)")
+    b.set_defaults(func=bench)
     return p
 
 

@@ -8,20 +8,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
 
 from graphs.support import build
-from infra.persistence.sqlite import connect
+from infra.persistence.checkpointer import open_checkpointer
 from shop import fixtures
 
 
 @pytest.fixture
 async def graph(db_dir: Path, shop: Any) -> AsyncIterator[Any]:
-    conn = await connect(db_dir / "checkpoints.db")
-    saver = AsyncSqliteSaver(conn)
-    await saver.setup()
+    saver = open_checkpointer(db_dir / "checkpoints.db")
     yield build(checkpointer=saver)
-    await conn.close()
+    saver.close()
 
 
 def thread() -> dict[str, Any]:

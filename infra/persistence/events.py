@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections import deque
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -45,7 +46,6 @@ class EventLog(Protocol):
 class _RunLog:
     events: list[Event] = field(default_factory=list)
     closed: bool = False
-    expires_at: float | None = None
     changed: asyncio.Event = field(default_factory=asyncio.Event)
 
 
@@ -68,11 +68,13 @@ class MemoryEventLog:
     def __init__(self, ttl_seconds: float = 3600.0) -> None:
         self._ttl = ttl_seconds
         self._logs: dict[str, _RunLog] = {}
+        # Closed logs in closing order; with one TTL that is also expiry order.
+        self._expiry: deque[tuple[float, str]] = deque()
 
     def _purge(self) -> None:
         moment = time.monotonic()
-        for run_id in [r for r, log in self._logs.items() if log.expires_at and log.expires_at < moment]:
-            del self._logs[run_id]
+        while self._expiry and self._expiry[0][0] < moment:
+            self._logs.pop(self._expiry.popleft()[1], None)
 
     async def append(self, run_id: str, event: str, data: bytes) -> str:
         log = self._logs.setdefault(run_id, _RunLog())
@@ -87,7 +89,7 @@ class MemoryEventLog:
     async def close(self, run_id: str) -> None:
         log = self._logs.setdefault(run_id, _RunLog())
         log.closed = True
-        log.expires_at = time.monotonic() + self._ttl
+        self._expiry.append((time.monotonic() + self._ttl, run_id))
         log.changed.set()
         self._purge()
 

@@ -1,18 +1,23 @@
-"""SQLite implementation of `RecordStore` (embedded mode)."""
+"""SQLite implementation of `RecordStore` (embedded mode).
+
+Statements run inline on the event loop, like the checkpointer (see
+`infra.persistence.checkpointer`): each is a short local write to a WAL database
+with `synchronous=NORMAL`, cheaper than a hop to a worker thread. Running inline
+also makes every transaction atomic with respect to other tasks: nothing else runs
+between its statements, so no lock is needed and no read sees a half-written run.
+"""
 
 from __future__ import annotations
 
-import asyncio
+import sqlite3
 from collections.abc import Iterable
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-import aiosqlite
-
 from infra.jsonwire import dumps_str, loads
 from infra.persistence.records import RunRecord, ThreadQuery, ThreadRecord
-from infra.persistence.sqlite import connect
+from infra.persistence.sqlite import PRAGMAS
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS sy_threads (
@@ -50,6 +55,8 @@ _RUN_COLUMNS = (
     "run_id, thread_id, assistant_id, created_at, updated_at, status, metadata, kwargs, "
     "multitask_strategy, error"
 )
+_PUT_THREAD = f"INSERT OR REPLACE INTO sy_threads ({_THREAD_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?)"
+_PUT_RUN = f"INSERT OR REPLACE INTO sy_runs ({_RUN_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?)"
 _SORTABLE = {"thread_id", "status", "created_at", "updated_at"}
 
 
@@ -67,7 +74,7 @@ def _thread_row(t: ThreadRecord) -> tuple[Any, ...]:
     )
 
 
-def _thread(row: aiosqlite.Row) -> ThreadRecord:
+def _thread(row: sqlite3.Row) -> ThreadRecord:
     return ThreadRecord(
         thread_id=row["thread_id"],
         created_at=datetime.fromisoformat(row["created_at"]),
@@ -96,7 +103,7 @@ def _run_row(r: RunRecord) -> tuple[Any, ...]:
     )
 
 
-def _run(row: aiosqlite.Row) -> RunRecord:
+def _run(row: sqlite3.Row) -> RunRecord:
     return RunRecord(
         run_id=row["run_id"],
         thread_id=row["thread_id"],
@@ -130,60 +137,48 @@ def _json_filters(column: str, filters: dict[str, Any]) -> tuple[list[str], list
 
 
 class SqliteRecordStore:
-    def __init__(self, conn: aiosqlite.Connection) -> None:
+    def __init__(self, conn: sqlite3.Connection) -> None:
         self._conn = conn
-        # One connection, one writer: serialise transactions on it.
-        self._write = asyncio.Lock()
 
     @classmethod
     async def open(cls, path: Path | str) -> SqliteRecordStore:
-        conn = await connect(path)
-        conn.row_factory = aiosqlite.Row
-        await conn.executescript(SCHEMA)
-        await conn.commit()
+        if str(path) != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        conn = sqlite3.connect(str(path), check_same_thread=False)
+        for pragma in PRAGMAS:
+            conn.execute(pragma)
+        conn.row_factory = sqlite3.Row
+        conn.executescript(SCHEMA)
+        conn.commit()
         return cls(conn)
 
     async def close(self) -> None:
-        await self._conn.close()
+        self._conn.close()
 
-    async def _execute(self, statements: Iterable[tuple[str, tuple[Any, ...]]]) -> int:
-        async with self._write:
-            changed = 0
-            try:
-                for sql, params in statements:
-                    cursor = await self._conn.execute(sql, params)
-                    changed += cursor.rowcount
-                await self._conn.commit()
-            except BaseException:
-                await self._conn.rollback()
-                raise
-            return changed
+    def _execute(self, statements: Iterable[tuple[str, tuple[Any, ...]]]) -> int:
+        with self._conn:  # one transaction: commit, or roll back on error
+            return sum(self._conn.execute(sql, params).rowcount for sql, params in statements)
+
+    def _rows(self, sql: str, params: Iterable[Any] = ()) -> list[sqlite3.Row]:
+        return self._conn.execute(sql, tuple(params)).fetchall()
 
     async def put_thread(self, thread: ThreadRecord) -> None:
-        await self._execute(
-            [
-                (
-                    f"INSERT OR REPLACE INTO sy_threads ({_THREAD_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?)",
-                    _thread_row(thread),
-                )
-            ]
-        )
+        self._execute([(_PUT_THREAD, _thread_row(thread))])
 
     async def get_thread(self, thread_id: str) -> ThreadRecord | None:
-        async with self._conn.execute(
-            f"SELECT {_THREAD_COLUMNS} FROM sy_threads WHERE thread_id = ?", (thread_id,)
-        ) as cursor:
-            row = await cursor.fetchone()
-        return None if row is None else _thread(row)
+        rows = self._rows(f"SELECT {_THREAD_COLUMNS} FROM sy_threads WHERE thread_id = ?", (thread_id,))
+        return _thread(rows[0]) if rows else None
 
     async def delete_thread(self, thread_id: str) -> bool:
-        changed = await self._execute(
-            [
-                ("DELETE FROM sy_runs WHERE thread_id = ?", (thread_id,)),
-                ("DELETE FROM sy_threads WHERE thread_id = ?", (thread_id,)),
-            ]
+        return (
+            self._execute(
+                [
+                    ("DELETE FROM sy_runs WHERE thread_id = ?", (thread_id,)),
+                    ("DELETE FROM sy_threads WHERE thread_id = ?", (thread_id,)),
+                ]
+            )
+            > 0
         )
-        return changed > 0
 
     def _where(self, query: ThreadQuery) -> tuple[str, list[Any]]:
         clauses, params = _json_filters("metadata", query.metadata)
@@ -202,38 +197,23 @@ class SqliteRecordStore:
         where, params = self._where(query)
         sort = query.sort_by if query.sort_by in _SORTABLE else "created_at"
         order = "ASC" if query.sort_order == "asc" else "DESC"
-        sql = (
-            f"SELECT {_THREAD_COLUMNS} FROM sy_threads{where} ORDER BY {sort} {order}, thread_id "
-            "LIMIT ? OFFSET ?"
-        )
-        async with self._conn.execute(sql, (*params, query.limit, query.offset)) as cursor:
-            return [_thread(row) for row in await cursor.fetchall()]
+        sql = f"SELECT {_THREAD_COLUMNS} FROM sy_threads{where} ORDER BY {sort} {order}, thread_id"
+        sql += " LIMIT ? OFFSET ?"
+        return [_thread(row) for row in self._rows(sql, (*params, query.limit, query.offset))]
 
     async def count_threads(self, query: ThreadQuery) -> int:
         where, params = self._where(query)
-        async with self._conn.execute(f"SELECT count(*) FROM sy_threads{where}", params) as cursor:
-            row = await cursor.fetchone()
-        return int(row[0]) if row else 0
+        return int(self._rows(f"SELECT count(*) FROM sy_threads{where}", params)[0][0])
 
     async def put_run(self, run: RunRecord, thread: ThreadRecord | None = None) -> None:
-        statements = [
-            (f"INSERT OR REPLACE INTO sy_runs ({_RUN_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?)", _run_row(run))
-        ]
+        statements = [(_PUT_RUN, _run_row(run))]
         if thread is not None:
-            statements.append(
-                (
-                    f"INSERT OR REPLACE INTO sy_threads ({_THREAD_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?)",
-                    _thread_row(thread),
-                )
-            )
-        await self._execute(statements)
+            statements.append((_PUT_THREAD, _thread_row(thread)))
+        self._execute(statements)
 
     async def get_run(self, run_id: str) -> RunRecord | None:
-        async with self._conn.execute(
-            f"SELECT {_RUN_COLUMNS} FROM sy_runs WHERE run_id = ?", (run_id,)
-        ) as cursor:
-            row = await cursor.fetchone()
-        return None if row is None else _run(row)
+        rows = self._rows(f"SELECT {_RUN_COLUMNS} FROM sy_runs WHERE run_id = ?", (run_id,))
+        return _run(rows[0]) if rows else None
 
     async def list_runs(
         self, thread_id: str, *, limit: int = 10, offset: int = 0, status: str | None = None
@@ -244,14 +224,11 @@ class SqliteRecordStore:
             sql += " AND status = ?"
             params.append(status)
         sql += " ORDER BY created_at DESC, run_id LIMIT ? OFFSET ?"
-        async with self._conn.execute(sql, (*params, limit, offset)) as cursor:
-            return [_run(row) for row in await cursor.fetchall()]
+        return [_run(row) for row in self._rows(sql, (*params, limit, offset))]
 
     async def delete_run(self, run_id: str) -> bool:
-        return await self._execute([("DELETE FROM sy_runs WHERE run_id = ?", (run_id,))]) > 0
+        return self._execute([("DELETE FROM sy_runs WHERE run_id = ?", (run_id,))]) > 0
 
     async def unfinished_runs(self) -> list[RunRecord]:
-        async with self._conn.execute(
-            f"SELECT {_RUN_COLUMNS} FROM sy_runs WHERE status IN ('pending', 'running') ORDER BY created_at"
-        ) as cursor:
-            return [_run(row) for row in await cursor.fetchall()]
+        sql = f"SELECT {_RUN_COLUMNS} FROM sy_runs WHERE status IN ('pending', 'running') ORDER BY created_at"
+        return [_run(row) for row in self._rows(sql)]

@@ -1,0 +1,188 @@
+"""The three ways the fast-path benchmark runs one refund, all behind `RunOnce`.
+
+(a) in-process `graph.astream`, the floor; (b) `switchyard serve` and (c) `langgraph dev`
+over HTTP/SSE with the same client. Each setup is an async context manager that owns its
+db copy and its server process, and yields `run(order_id) -> RunTiming`.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from uuid import uuid4
+
+import httpx
+
+from bench.common import ROOT, BrokenRun, check_answer, free_port, refund_input, start_server
+
+
+@dataclass(frozen=True)
+class RunTiming:
+    latency: float  # seconds from the first request (or astream call) to the end of the stream
+    ttfe: float  # seconds from the stream request to its first event
+
+
+RunOnce = Callable[[int], Awaitable[RunTiming]]
+# A setup gets its db copy, a folder for logs and scratch files, and the highest concurrency it will see.
+Setup = Callable[[Path, Path, int], AbstractAsyncContextManager[RunOnce]]
+
+
+@asynccontextmanager
+async def in_process(db: Path, workdir: Path, max_concurrency: int) -> AsyncIterator[RunOnce]:
+    """The graph with the server's checkpointer setup, no HTTP: what serving cannot beat."""
+    from langchain_core.runnables import RunnableConfig
+
+    from graphs.support import build
+    from infra.persistence.checkpointer import open_checkpointer
+    from nodes.deps import use_shop
+    from shop.tools import Shop
+
+    shop = await Shop.open(db / "shop.db")
+    use_shop(shop)
+    saver = open_checkpointer(db / "checkpoints.db")
+    try:
+        graph = build(checkpointer=saver)
+
+        async def run(order_id: int) -> RunTiming:
+            config: RunnableConfig = {"configurable": {"thread_id": str(uuid4())}}
+            started = time.perf_counter()
+            first: float | None = None
+            last: Any = None
+            async for values in graph.astream(refund_input(order_id), config, stream_mode="values"):
+                first = first or time.perf_counter()
+                last = values
+            ended = time.perf_counter()
+            check_answer(last, order_id)
+            return RunTiming(ended - started, (first or ended) - started)
+
+        yield run
+    finally:
+        use_shop(None)
+        saver.close()
+        await shop.close()
+
+
+@asynccontextmanager
+async def sse_client(url: str, max_concurrency: int) -> AsyncIterator[RunOnce]:
+    """One run = create a thread, stream a run on it, read to the end. Only the last `values`
+    frame is parsed, so the client spends as little CPU as possible beside the server."""
+    limits = httpx.Limits(max_connections=max_concurrency + 4, max_keepalive_connections=max_concurrency + 4)
+    async with httpx.AsyncClient(base_url=url, timeout=httpx.Timeout(60.0), limits=limits) as client:
+
+        async def run(order_id: int) -> RunTiming:
+            started = time.perf_counter()
+            created = await client.post("/threads", json={})
+            created.raise_for_status()
+            body = {"assistant_id": "support", "input": refund_input(order_id), "stream_mode": ["values"]}
+            sent = time.perf_counter()
+            first: float | None = None
+            event, last_values = "", ""
+            async with client.stream(
+                "POST", f"/threads/{created.json()['thread_id']}/runs/stream", json=body
+            ) as response:
+                if response.status_code != 200:
+                    await response.aread()
+                    raise BrokenRun(f"order {order_id}: HTTP {response.status_code}: {response.text[:300]}")
+                async for line in response.aiter_lines():
+                    if not line or line.startswith(":"):  # frame separator or heartbeat comment
+                        continue
+                    first = first or time.perf_counter()
+                    if line.startswith("event:"):
+                        event = line[6:].strip()
+                    elif line.startswith("data:") and event == "values":
+                        last_values = line[5:]
+                    elif line.startswith("data:") and event == "error":
+                        raise BrokenRun(f"order {order_id}: error event {line[5:300]}")
+            ended = time.perf_counter()
+            check_answer(json.loads(last_values) if last_values else None, order_id)
+            return RunTiming(ended - started, (first or ended) - sent)
+
+        yield run
+
+
+def _child_env(db: Path) -> dict[str, str]:
+    # No tracing (network calls) and no simulated tool latency: the path itself is measured.
+    return {"SWITCHYARD_DB": str(db), "SWITCHYARD_TOOL_LATENCY_MS": "0", "LANGSMITH_TRACING": "false"}
+
+
+@asynccontextmanager
+async def switchyard(db: Path, workdir: Path, max_concurrency: int) -> AsyncIterator[RunOnce]:
+    port = free_port()
+    command = [
+        sys.executable,
+        "-m",
+        "server.cli",
+        "serve",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--db",
+        str(db),
+    ]
+    server = await start_server(
+        "switchyard serve", command, port, workdir / "switchyard.log", cwd=ROOT, env=_child_env(db)
+    )
+    try:
+        async with sse_client(server.url, max_concurrency) as run:
+            yield run
+    finally:
+        server.stop()
+
+
+def _langgraph_config(folder: Path) -> Path:
+    """The repo's langgraph.json with absolute paths, so `langgraph dev` can run in `folder`:
+    it keeps its in-memory runtime's files (.langgraph_api) in its working directory."""
+    config = json.loads((ROOT / "langgraph.json").read_text())
+    config["dependencies"] = [str((ROOT / d).resolve()) for d in config.get("dependencies", [])]
+    config["graphs"] = {
+        name: str((ROOT / spec.split(":")[0]).resolve()) + ":" + spec.split(":", 1)[1]
+        for name, spec in config["graphs"].items()
+    }
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "langgraph.json"
+    path.write_text(json.dumps(config, indent=2))
+    return path
+
+
+def langgraph_dev(jobs_per_worker: int | None) -> Setup:
+    """`langgraph dev` as it ships (it runs one background run at a time unless `jobs_per_worker`)."""
+
+    @asynccontextmanager
+    async def setup(db: Path, workdir: Path, max_concurrency: int) -> AsyncIterator[RunOnce]:
+        folder = workdir / "langgraph-dev"
+        config = _langgraph_config(folder)
+        cli = Path(sys.executable).parent / "langgraph"
+        port = free_port()  # never the default 2024: that port belongs to the machine
+        command = [
+            str(cli) if cli.exists() else shutil.which("langgraph") or "langgraph",
+            "dev",
+            "--config",
+            str(config),
+            "--port",
+            str(port),
+            "--host",
+            "127.0.0.1",
+            "--no-browser",
+            "--no-reload",
+        ]
+        if jobs_per_worker:
+            command += ["--n-jobs-per-worker", str(jobs_per_worker)]
+        env = {**_child_env(db), "LANGGRAPH_CLI_NO_ANALYTICS": "1"}
+        server = await start_server(
+            "langgraph dev", command, port, workdir / "langgraph-dev.log", cwd=folder, env=env
+        )
+        try:
+            async with sse_client(server.url, max_concurrency) as run:
+                yield run
+        finally:
+            server.stop()
+
+    return setup

@@ -1,0 +1,77 @@
+"""A lean SQLite checkpointer: LangGraph's own `SqliteSaver`, awaited inline.
+
+The stock `AsyncSqliteSaver` sends every statement through aiosqlite's worker
+thread: two thread hops and a future per statement, and a support run writes about
+twenty times. Here each call runs the stock saver's synchronous code directly on
+the event loop. That is safe to do because each call is one short statement on a
+local WAL database with `synchronous=NORMAL` (a commit appends to the WAL and does
+not fsync), so it holds the loop for tens of microseconds. The SQL, the serde and
+the schema are the stock saver's, so files stay compatible either way.
+`bench/checkpointers.py` measures the difference; the conformance suite checks
+behaviour (`tests/test_checkpointer_conformance.py`).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import AsyncIterator, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from langchain_core.runnables import RunnableConfig
+from langgraph.checkpoint.base import ChannelVersions, Checkpoint, CheckpointMetadata, CheckpointTuple
+from langgraph.checkpoint.sqlite import SqliteSaver
+
+from infra.persistence.sqlite import PRAGMAS
+
+
+def open_checkpointer(path: Path | str) -> InlineSqliteSaver:
+    if str(path) != ":memory:":
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+    conn = sqlite3.connect(str(path), check_same_thread=False)
+    for pragma in PRAGMAS:
+        conn.execute(pragma)
+    saver = InlineSqliteSaver(conn)
+    saver.setup()
+    return saver
+
+
+class InlineSqliteSaver(SqliteSaver):
+    async def aget_tuple(self, config: RunnableConfig) -> CheckpointTuple | None:
+        return self.get_tuple(config)
+
+    async def alist(
+        self,
+        config: RunnableConfig | None,
+        *,
+        filter: dict[str, Any] | None = None,
+        before: RunnableConfig | None = None,
+        limit: int | None = None,
+    ) -> AsyncIterator[CheckpointTuple]:
+        for item in self.list(config, filter=filter, before=before, limit=limit):
+            yield item
+
+    async def aput(
+        self,
+        config: RunnableConfig,
+        checkpoint: Checkpoint,
+        metadata: CheckpointMetadata,
+        new_versions: ChannelVersions,
+    ) -> RunnableConfig:
+        return self.put(config, checkpoint, metadata, new_versions)
+
+    async def aput_writes(
+        self, config: RunnableConfig, writes: Sequence[tuple[str, Any]], task_id: str, task_path: str = ""
+    ) -> None:
+        self.put_writes(config, writes, task_id, task_path)
+
+    async def adelete_thread(self, thread_id: str) -> None:
+        self.delete_thread(thread_id)
+
+    async def aget_delta_channel_history(
+        self, *, config: RunnableConfig, channels: Sequence[str]
+    ) -> Mapping[str, Any]:
+        return self.get_delta_channel_history(config=config, channels=channels)
+
+    def close(self) -> None:
+        self.conn.close()
