@@ -36,7 +36,39 @@ def open_checkpointer(path: Path | str) -> InlineSqliteSaver:
     return saver
 
 
+# `copy_thread` and `delete_for_runs` are optional `BaseCheckpointSaver` methods the
+# stock saver leaves out; they are plain SQL over its schema. `prune` is left out on
+# purpose: a correct "keep_latest" must keep each DeltaChannel's writes back to its
+# last snapshot, which is more than a one-liner.
+_RUN_ID = "json_extract(CAST(metadata AS TEXT), '$.run_id')"  # as the stock `list(filter=...)` reads it
+_COLUMNS = {
+    "checkpoints": "checkpoint_ns, checkpoint_id, parent_checkpoint_id, type, checkpoint, metadata",
+    "writes": "checkpoint_ns, checkpoint_id, task_id, task_path, idx, channel, type, value",
+}
+
+
 class InlineSqliteSaver(SqliteSaver):
+    def delete_for_runs(self, run_ids: Sequence[str]) -> None:
+        """Delete the checkpoints whose metadata has one of `run_ids`, with their writes."""
+        params = [(str(run_id),) for run_id in run_ids]
+        with self.cursor() as cur:
+            cur.executemany(
+                "DELETE FROM writes WHERE (thread_id, checkpoint_ns, checkpoint_id) IN "
+                f"(SELECT thread_id, checkpoint_ns, checkpoint_id FROM checkpoints WHERE {_RUN_ID} = ?)",
+                params,
+            )
+            cur.executemany(f"DELETE FROM checkpoints WHERE {_RUN_ID} = ?", params)
+
+    def copy_thread(self, source_thread_id: str, target_thread_id: str) -> None:
+        """Copy every checkpoint and write of a thread, in every namespace, as stored."""
+        with self.cursor() as cur:
+            for table, columns in _COLUMNS.items():
+                cur.execute(
+                    f"INSERT OR REPLACE INTO {table} (thread_id, {columns}) "
+                    f"SELECT ?, {columns} FROM {table} WHERE thread_id = ?",
+                    (str(target_thread_id), str(source_thread_id)),
+                )
+
     async def aget_tuple(self, config: RunnableConfig) -> CheckpointTuple | None:
         return self.get_tuple(config)
 
@@ -67,6 +99,12 @@ class InlineSqliteSaver(SqliteSaver):
 
     async def adelete_thread(self, thread_id: str) -> None:
         self.delete_thread(thread_id)
+
+    async def adelete_for_runs(self, run_ids: Sequence[str]) -> None:
+        self.delete_for_runs(run_ids)
+
+    async def acopy_thread(self, source_thread_id: str, target_thread_id: str) -> None:
+        self.copy_thread(source_thread_id, target_thread_id)
 
     async def aget_delta_channel_history(
         self, *, config: RunnableConfig, channels: Sequence[str]

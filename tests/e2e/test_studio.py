@@ -28,8 +28,19 @@ async def test_langgraph_dev_serves_the_support_graph(shop_template: Path, tmp_p
     log = (tmp_path / "langgraph-dev.log").open("wb")
     langgraph = Path(os.sys.executable).parent / "langgraph"  # type: ignore[attr-defined]
     process = subprocess.Popen(
-        [str(langgraph), "dev", "--host", "127.0.0.1", "--port", str(port), "--no-browser", "--no-reload"],
-        cwd=ROOT,
+        [
+            str(langgraph),
+            "dev",
+            "--config",
+            str(ROOT / "langgraph.json"),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--no-browser",
+            "--no-reload",
+        ],
+        cwd=tmp_path,  # langgraph dev keeps its state in ./.langgraph_api
         env=env,
         stdout=log,
         stderr=subprocess.STDOUT,
