@@ -27,24 +27,19 @@ async def test_langgraph_dev_serves_the_support_graph(shop_template: Path, tmp_p
     env.pop("LANGSMITH_API_KEY", None)
     log = (tmp_path / "langgraph-dev.log").open("wb")
     langgraph = Path(os.sys.executable).parent / "langgraph"  # type: ignore[attr-defined]
+    command = [
+        str(langgraph),
+        "dev",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--no-browser",
+        "--no-reload",
+    ]
+    # cwd: the committed langgraph.json; langgraph dev's state dir .langgraph_api/ is git-ignored.
     process = subprocess.Popen(
-        [
-            str(langgraph),
-            "dev",
-            "--config",
-            str(ROOT / "langgraph.json"),
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--no-browser",
-            "--no-reload",
-        ],
-        cwd=tmp_path,  # langgraph dev keeps its state in ./.langgraph_api
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
+        command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
     )
     url = f"http://127.0.0.1:{port}"
     try:
@@ -71,8 +66,9 @@ async def test_langgraph_dev_serves_the_support_graph(shop_template: Path, tmp_p
         )
         assert "Refund of 79.99 USD" in result["answer"], result
     finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(15)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGTERM)
+            try:
+                process.wait(15)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
