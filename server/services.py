@@ -37,5 +37,6 @@ class Services:
         raise NotFound(f"Assistant '{assistant}' not found.", code="assistant_not_found")
 
 
-def services(request: Request) -> Services:
+async def services(request: Request) -> Services:
+    # async: FastAPI runs a plain `def` dependency in a worker thread, a hop per request.
     return request.app.state.services  # type: ignore[no-any-return]

@@ -190,7 +190,12 @@ async def update_state(thread_id: str, body: StateUpdate, s: Services = Depends(
     snapshot = await graph.aget_state({"configurable": {"thread_id": thread.thread_id}})
     thread.values, thread.updated_at = views.state(snapshot)["values"], now()
     await s.records.put_thread(thread)
-    return {"checkpoint": config["configurable"]}
+    configurable = config["configurable"]
+    return {
+        "checkpoint": configurable,
+        "configurable": configurable,
+        "checkpoint_id": configurable["checkpoint_id"],
+    }
 
 
 async def _history(s: Services, thread_id: str, body: HistoryRequest) -> list[dict[str, Any]]:
