@@ -68,9 +68,9 @@ def seed(args: argparse.Namespace) -> int:
 
 
 def bench(args: argparse.Namespace) -> int:
-    from bench import fast_path
+    from bench import checkpointers, fast_path
 
-    benchmarks = {"fast-path": fast_path.main}
+    benchmarks = {"fast-path": fast_path.main, "checkpointers": checkpointers.main}
     return int(benchmarks[args.name](args.rest))
 
 
@@ -94,7 +94,7 @@ def parser() -> argparse.ArgumentParser:
     d.set_defaults(func=seed)
 
     b = sub.add_parser("bench", help="run a benchmark (see bench/README.md)")
-    b.add_argument("name", choices=["fast-path"], help="which benchmark")
+    b.add_argument("name", choices=["fast-path", "checkpointers"], help="which benchmark")
     b.add_argument("rest", nargs=argparse.REMAINDER, help="its options (see: switchyard bench fast-path -h)")
     b.set_defaults(func=bench)
     return p
