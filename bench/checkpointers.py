@@ -29,6 +29,8 @@ from pathlib import Path
 from typing import Any
 from uuid import uuid4
 
+from langgraph.types import Durability
+
 from bench.common import ROOT, check_answer, fresh_copy, machine_info, percentile, prepare_shop, refund_input
 
 OPTIONS = ("memory", "stock-full", "stock-normal", "inline-full", "inline-normal", "inline-exit")
@@ -54,13 +56,13 @@ async def saver_for(option: str, path: Path) -> AsyncIterator[Any]:
             await saver.setup()
             yield saver
     else:
-        conn = sqlite3.connect(str(path), check_same_thread=False)
+        inline_conn = sqlite3.connect(str(path), check_same_thread=False)
         for pragma in pragmas:
-            conn.execute(pragma)
-        inline = InlineSqliteSaver(conn)
+            inline_conn.execute(pragma)
+        inline = InlineSqliteSaver(inline_conn)
         inline.setup()
         yield inline
-        conn.close()
+        inline_conn.close()
 
 
 async def measure(option: str, db: Path, orders: list[int], concurrency: int) -> dict[str, Any]:
@@ -70,7 +72,7 @@ async def measure(option: str, db: Path, orders: list[int], concurrency: int) ->
 
     shop = await Shop.open(db / "shop.db")
     use_shop(shop)
-    durability = "exit" if option == "inline-exit" else None
+    durability: Durability | None = "exit" if option == "inline-exit" else None
     try:
         async with saver_for(option, db / "checkpoints.db") as saver:
             graph = build(checkpointer=saver)
@@ -137,9 +139,7 @@ async def run(args: argparse.Namespace) -> int:
     (args.out / "checkpointers.md").write_text(
         f"# Checkpointer options, refund path in-process\n\nCommand: `{command.strip()}`\n\n{text}\n"
     )
-    (args.out / "checkpointers.json").write_text(
-        json.dumps({"machine": machine_info(), "cells": cells}, indent=2)
-    )
+    (args.out / "checkpointers.json").write_text(json.dumps({"machine": machine_info(), "cells": cells}, indent=2))
     print(f"wrote {args.out / 'checkpointers.md'}", file=sys.stderr)
     return 0
 

@@ -34,7 +34,7 @@ DEFAULT_ORDERS = 10_000  # what `switchyard serve` seeds
 CUSTOMERS_PER_ORDER = 0.2  # the default shop's ratio (2000 customers, 10000 orders)
 
 
-def refund_input(order_id: int) -> dict[str, Any]:
+def refund_input(order_id: int) -> Any:
     return {"messages": [{"role": "user", "content": f"I want a refund for order #{order_id}"}]}
 
 
@@ -72,9 +72,7 @@ async def refundable_orders(path: Path, limit: int) -> list[int]:
     shop = await Shop.open(path)
     try:
         with closing(sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)) as conn:
-            windows = [
-                w for (w,) in conn.execute("SELECT window_days FROM refund_policies WHERE refundable = 1")
-            ]
+            windows = [w for (w,) in conn.execute("SELECT window_days FROM refund_policies WHERE refundable = 1")]
             query = "SELECT id FROM orders WHERE delivered_at IS NOT NULL"
             params: tuple[str, ...] = ()
             if windows and None not in windows:  # a policy without a window leaves nothing to narrow
@@ -105,14 +103,9 @@ async def prepare_shop(workdir: Path, needed: int, log: Any = print) -> ShopTemp
     while True:
         folder = workdir / f"template-{orders}"
         started = time.perf_counter()
-        seed_database(
-            folder / "shop.db", seed=SEED, customers=max(1, int(orders * CUSTOMERS_PER_ORDER)), orders=orders
-        )
+        seed_database(folder / "shop.db", seed=SEED, customers=max(1, int(orders * CUSTOMERS_PER_ORDER)), orders=orders)
         found = await refundable_orders(folder / "shop.db", needed)
-        log(
-            f"shop: {orders} orders seeded, {len(found)} refundable used "
-            f"({time.perf_counter() - started:.1f}s)"
-        )
+        log(f"shop: {orders} orders seeded, {len(found)} refundable used ({time.perf_counter() - started:.1f}s)")
         if len(found) >= needed:
             return ShopTemplate(folder, orders, found)
         # Refundable orders are a steady share of a seeded shop; aim 30% over it.
@@ -218,9 +211,7 @@ def _version(package: str) -> str | None:
 def git_sha() -> str | None:
     # rev-parse only reads; `git status` could rewrite the index, so it is not used.
     try:
-        done = subprocess.run(
-            ["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True, timeout=5
-        )
+        done = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True, timeout=5)
     except (OSError, subprocess.TimeoutExpired):
         return None
     if done.returncode != 0:

@@ -188,9 +188,7 @@ def parser() -> argparse.ArgumentParser:
         default=60.0,
         help="stop starting runs in a cell after this many seconds (default 60)",
     )
-    p.add_argument(
-        "--repeat", type=int, default=1, help="repeat every cell; medians are reported (default 1)"
-    )
+    p.add_argument("--repeat", type=int, default=1, help="repeat every cell; medians are reported (default 1)")
     p.add_argument("--setups", type=_setup_list, default=["a", "b", "c"], help="comma list of a,b,c")
     p.add_argument("--skip-langgraph-dev", action="store_true", help="same as leaving c out of --setups")
     p.add_argument(

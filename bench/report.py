@@ -86,9 +86,7 @@ TARGETS = (
 )
 
 
-def ratio(
-    summary: Summary, concurrency: int, numerator: tuple[str, str], denominator: tuple[str, str]
-) -> float | None:
+def ratio(summary: Summary, concurrency: int, numerator: tuple[str, str], denominator: tuple[str, str]) -> float | None:
     top = summary.get((numerator[0], concurrency), {}).get(numerator[1])
     bottom = summary.get((denominator[0], concurrency), {}).get(denominator[1])
     if top is None or not bottom or math.isnan(top) or math.isnan(bottom):
@@ -101,9 +99,7 @@ def verdicts(summary: Summary) -> list[dict[str, Any]]:
     for t in TARGETS:
         value = ratio(summary, t.concurrency, t.numerator, t.denominator)
         ok = None if value is None else (value <= t.bound if t.at_most else value >= t.bound)
-        out.append(
-            {"target": t.text, "ratio": value, "verdict": {None: "n/a", True: "PASS", False: "MISS"}[ok]}
-        )
+        out.append({"target": t.text, "ratio": value, "verdict": {None: "n/a", True: "PASS", False: "MISS"}[ok]})
     return out
 
 

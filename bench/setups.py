@@ -176,9 +176,7 @@ def langgraph_dev(jobs_per_worker: int | None) -> Setup:
         if jobs_per_worker:
             command += ["--n-jobs-per-worker", str(jobs_per_worker)]
         env = {**_child_env(db), "LANGGRAPH_CLI_NO_ANALYTICS": "1"}
-        server = await start_server(
-            "langgraph dev", command, port, workdir / "langgraph-dev.log", cwd=folder, env=env
-        )
+        server = await start_server("langgraph dev", command, port, workdir / "langgraph-dev.log", cwd=folder, env=env)
         try:
             async with sse_client(server.url, max_concurrency) as run:
                 yield run

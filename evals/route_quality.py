@@ -131,10 +131,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     reports = asyncio.run(run(args.dataset))
     if args.json:
-        out = [
-            asdict(r) | {"coverage": r.coverage, "precision": r.precision, "accuracy": r.accuracy}
-            for r in reports
-        ]
+        out = [asdict(r) | {"coverage": r.coverage, "precision": r.precision, "accuracy": r.accuracy} for r in reports]
         print(json.dumps(out, indent=2))
     else:
         print("\n\n".join(render(r) for r in reports))

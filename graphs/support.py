@@ -14,26 +14,33 @@ from langgraph.graph import END, START, StateGraph
 from langgraph.graph.state import CompiledStateGraph
 
 from nodes.actions import cancel_order, password_reset
-from nodes.answers import clarify, fallback, faq, handoff
+from nodes.agent import agent
+from nodes.agent_tools import ToolCallTask, agent_tool, refund_hand_off
+from nodes.answers import clarify, faq, handoff
 from nodes.guard import guard
 from nodes.lookups import lookup_order, order_status, payment_history, refund_policy
 from nodes.refunds import assess_refund, issue_refund
 from nodes.respond import respond
 from nodes.route import route
-from nodes.state import SupportInput, SupportState
-from routers.edges import NEXT_STEPS, REFUND_BRANCHES, after_assessment, next_step
+from nodes.state import Context, SupportInput, SupportState
+from routers.edges import NEXT_STEPS, REFUND_BRANCHES, after_agent, after_assessment, next_step
 
 
-def build(checkpointer: Any = None, store: Any = None) -> CompiledStateGraph:
-    g = StateGraph(SupportState, input_schema=SupportInput)
+def build(
+    checkpointer: Any = None, store: Any = None
+) -> CompiledStateGraph[SupportState, Context, SupportInput, SupportState]:
+    g = StateGraph(SupportState, input_schema=SupportInput, context_schema=Context)
     g.add_node("guard", guard)
     g.add_node("route", route)
     for lookup in (order_status, payment_history, refund_policy):
         g.add_node(lookup)  # parallel branches of the refund path
     g.add_node("assess_refund", assess_refund)
     g.add_node("issue_refund", issue_refund)
-    for path in (lookup_order, cancel_order, password_reset, faq, handoff, fallback, clarify):
+    for path in (lookup_order, cancel_order, password_reset, faq, handoff, clarify):
         g.add_node(path)
+    g.add_node("agent", agent)
+    g.add_node("agent_tool", agent_tool, input_schema=ToolCallTask)
+    g.add_node("refund_hand_off", refund_hand_off, input_schema=ToolCallTask, destinations=tuple(REFUND_BRANCHES))
     g.add_node("respond", respond)
 
     g.add_edge(START, "guard")
@@ -42,7 +49,9 @@ def build(checkpointer: Any = None, store: Any = None) -> CompiledStateGraph:
     g.add_edge(REFUND_BRANCHES, "assess_refund")
     g.add_conditional_edges("assess_refund", after_assessment, ["issue_refund", "respond"])
     g.add_edge("issue_refund", "respond")
-    for name in ("lookup_order", "cancel_order", "password_reset", "faq", "handoff", "fallback", "clarify"):
+    for name in ("lookup_order", "cancel_order", "password_reset", "faq", "handoff", "clarify"):
         g.add_edge(name, "respond")
+    g.add_conditional_edges("agent", after_agent, ["agent_tool", "refund_hand_off", "respond"])
+    g.add_edge("agent_tool", "agent")
     g.add_edge("respond", END)
     return g.compile(checkpointer=checkpointer, store=store, name="support")

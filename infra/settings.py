@@ -6,7 +6,16 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
+from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# USD per 1,000 tokens (prompt, completion). Unknown models cost nothing but are logged.
+DEFAULT_PRICES: dict[str, tuple[float, float]] = {
+    "gpt-4o-mini": (0.00015, 0.0006),
+    "gpt-4o": (0.0025, 0.01),
+    "gpt-4.1-mini": (0.0004, 0.0016),
+    "gpt-4.1": (0.002, 0.008),
+}
 
 
 class Settings(BaseSettings):
@@ -31,6 +40,48 @@ class Settings(BaseSettings):
     seed_customers: int = 2000
     seed_orders: int = 10000
 
+    # LLM endpoint. No key and no base URL: the bundled simulator runs in-process.
+    openai_api_key: str | None = Field(default=None, validation_alias=AliasChoices("OPENAI_API_KEY"))
+    openai_base_url: str | None = Field(default=None, validation_alias=AliasChoices("OPENAI_BASE_URL"))
+    llm_timeout_s: float = 20.0
+    router_model: str = "gpt-4o-mini"
+    agent_model: str = "gpt-4o"
+    responder_model: str = "gpt-4o-mini"
+    # Tiers that use the LLM.
+    llm_router: bool = True
+    responder: bool = False
+    # Agent bounds, per run.
+    agent_max_iterations: int = 4
+    run_token_budget: int = 12000
+    run_cost_budget_usd: float = 0.05
+    tool_timeout_s: float = 5.0
+    # The gate in front of the LLM.
+    llm_max_concurrency: int = 16
+    llm_rpm: int = 600
+    llm_tpm: int = 400000
+    # Retries and the breaker.
+    llm_max_attempts: int = 3
+    llm_backoff_base_s: float = 0.2
+    llm_backoff_max_s: float = 4.0
+    run_deadline_s: float = 30.0
+    breaker_failures: int = 5
+    breaker_reset_s: float = 30.0
+    # LLM response cache.
+    llm_cache_entries: int = 2048
+    llm_cache_ttl_s: float = 600.0
+    prices: dict[str, tuple[float, float]] = Field(default_factory=lambda: dict(DEFAULT_PRICES))
+    # The simulator (in-process, or `switchyard sim`).
+    sim_ttft_ms: float = 150.0
+    sim_tokens_per_s: float = 100.0
+    # Fault name -> probability per request, e.g. {"429": 0.05, "cut": 0.01}.
+    sim_faults: dict[str, float] = Field(default_factory=dict)
+    sim_seed: int = 7
+
+    @property
+    def llm_simulated(self) -> bool:
+        """True when the LLM is the bundled in-process simulator."""
+        return not self.openai_api_key and not self.openai_base_url
+
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
@@ -54,7 +105,5 @@ def db_paths(db: Path | str) -> DbPaths:
     """
     path = Path(db)
     if path.is_dir() or (not path.exists() and path.suffix == ""):
-        return DbPaths(
-            shop=path / "shop.db", checkpoints=path / "checkpoints.db", records=path / "records.db"
-        )
+        return DbPaths(shop=path / "shop.db", checkpoints=path / "checkpoints.db", records=path / "records.db")
     return DbPaths(shop=path, checkpoints=path, records=path)

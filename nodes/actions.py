@@ -21,9 +21,7 @@ def action_key(action: str, state: SupportState, config: RunnableConfig) -> str:
 
 async def cancel_order(state: SupportState, config: RunnableConfig) -> dict[str, Any]:
     """Reads `order_id`; writes `facts.cancellation` and `answer`."""
-    result = await (await current_shop()).cancel_order(
-        order_id_of(state), action_key("cancel", state, config)
-    )
+    result = await (await current_shop()).cancel_order(order_id_of(state), action_key("cancel", state, config))
     data = result.model_dump(mode="json")
     if result.code == "order_not_found":
         return {"facts": {"cancellation": data}, "answer": templates.order_not_found(order_id_of(state))}

@@ -1,4 +1,4 @@
-"""Answers that need no side effect: FAQ, clarifying questions, handoff, and the fallback rung."""
+"""Answers that need no side effect: FAQ, clarifying questions, handoff."""
 
 from __future__ import annotations
 
@@ -11,9 +11,7 @@ from nodes.state import SupportState
 
 async def faq(state: SupportState) -> dict[str, Any]:
     """Reads `text`; writes `facts.articles` and `answer` from the best knowledge-base article."""
-    articles = [
-        a.model_dump(mode="json") for a in await (await current_shop()).search_kb(state["text"], limit=3)
-    ]
+    articles = [a.model_dump(mode="json") for a in await (await current_shop()).search_kb(state["text"], limit=3)]
     return {"facts": {"articles": articles}, "answer": templates.faq(articles)}
 
 
@@ -30,11 +28,3 @@ async def handoff(state: SupportState) -> dict[str, Any]:
     route = state.get("route")
     reason = route["reason"] if route else "requested"
     return {"answer": templates.handoff(reason)}
-
-
-async def fallback(state: SupportState) -> dict[str, Any]:
-    """The `complex` intent until an LLM answers it: a static answer plus handoff, recorded as degraded."""
-    return {
-        "answer": templates.fallback(),
-        "degraded": {"rung": "human_handoff", "reason": "no LLM tier is configured for complex requests"},
-    }

@@ -1,4 +1,4 @@
-"""How nodes reach the shop: one process-wide `Shop`, set by the app or opened lazily.
+"""How nodes reach the shop and the LLM: one process-wide instance each, set by the app or made lazily.
 
 The server opens the shop in its lifespan and hands it over with `use_shop`; under
 `langgraph dev` (Studio) nothing does, so the first node to ask opens it from settings.
@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 
+from infra.llm.service import LlmService
 from infra.settings import db_paths, get_settings
 from shop.tools import Shop
 
@@ -28,3 +29,19 @@ async def current_shop() -> Shop:
                 settings = get_settings()
                 _shop = await Shop.open(db_paths(settings.db).shop, latency=settings.tool_latency_ms / 1000)
     return _shop
+
+
+_llm: LlmService | None = None
+
+
+def use_llm(service: LlmService | None) -> None:
+    global _llm
+    _llm = service
+
+
+async def current_llm() -> LlmService:
+    """The process's LLM service (gate, breakers, caches are shared by every run)."""
+    global _llm
+    if _llm is None:
+        _llm = LlmService.from_settings(get_settings())
+    return _llm

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from langchain_core.messages import AnyMessage, HumanMessage
@@ -22,7 +23,7 @@ def latest_user_message(messages: list[AnyMessage]) -> HumanMessage | None:
 
 async def guard(state: SupportState) -> dict[str, Any]:
     """Reads `messages`; writes `text`, `entities`, `order_id`, `email` and resets the
-    per-turn keys (`facts`, `refund`, `answer`, `degraded`).
+    per-turn keys (`facts`, `refund`, `answer`, `degraded`, `usage`, `agent_steps`, `started_at`).
 
     An order id or email from an earlier turn is kept when this message names none,
     so "yes, refund it" refers to the order already under discussion.
@@ -40,4 +41,7 @@ async def guard(state: SupportState) -> dict[str, Any]:
         "refund": None,
         "answer": None,
         "degraded": None,
+        "usage": None,
+        "agent_steps": 0,
+        "started_at": time.time(),
     }

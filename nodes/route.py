@@ -1,20 +1,47 @@
-"""route: runs the routing cascade (rules, classifier, then the default)."""
+"""route: runs the routing cascade (rules, classifier, then the LLM tier, then the default)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from nodes.state import SupportState
-from routers.cascade import decide
-from routers.types import Query
+from langgraph.runtime import Runtime
+
+from infra.settings import get_settings
+from nodes.deps import current_llm
+from nodes.limits import deadline
+from nodes.state import NO_USAGE, Context, SupportState, add_usage
+from routers.cascade import DEFAULT_TIERS, decide
+from routers.llm_tier import llm_tier
+from routers.types import Query, TierFunction
 
 
-async def route(state: SupportState) -> dict[str, Any]:
-    """Reads `text`, `entities` and the previous turn's `route`; writes `route`."""
+async def route(state: SupportState, runtime: Runtime[Context]) -> dict[str, Any]:
+    """Reads `text`, `entities` and the previous turn's `route`; writes `route` (and `usage`
+    when the LLM tier was asked)."""
     previous = state.get("route")
     query = Query(
         text=state.get("text", ""),
         entities=state["entities"],
         previous_intent=previous["intent"] if previous else None,
     )
-    return {"route": await decide(query)}
+    settings = get_settings()
+    spent: list[dict[str, Any]] = []
+    tiers: tuple[TierFunction, ...] = DEFAULT_TIERS
+    if settings.llm_router:
+        priority = runtime.context.priority if runtime.context else "interactive"
+        tiers = (
+            *DEFAULT_TIERS,
+            llm_tier(
+                await current_llm(),
+                priority=priority,
+                deadline=deadline(state, settings),
+                on_usage=spent.append,
+            ),
+        )
+    update: dict[str, Any] = {"route": await decide(query, tiers)}
+    if spent:
+        usage = dict(NO_USAGE)
+        for item in spent:
+            usage = add_usage(usage, item)
+        update["usage"] = usage
+    return update

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from dataclasses import dataclass
+from typing import Annotated, Any, Literal
 
 from langchain_core.messages import AnyMessage
 from langgraph.graph.message import add_messages
@@ -10,6 +11,16 @@ from typing_extensions import TypedDict
 
 from routers.entities import Entities
 from routers.types import Decision
+
+NO_USAGE: dict[str, Any] = {"prompt_tokens": 0, "completion_tokens": 0, "cost_usd": 0.0, "calls": 0}
+
+
+def add_usage(current: dict[str, Any] | None, update: dict[str, Any] | None) -> dict[str, Any]:
+    """LLM usage of this turn, summed over calls; `None` starts a new turn."""
+    if update is None:
+        return dict(NO_USAGE)
+    base = current or NO_USAGE
+    return {key: base.get(key, 0) + update.get(key, 0) for key in NO_USAGE}
 
 
 def merge_facts(current: dict[str, Any] | None, update: dict[str, Any] | None) -> dict[str, Any]:
@@ -35,6 +46,9 @@ class SupportState(TypedDict, total=False):
     - refund: the assessment and, once issued, the receipt.
     - answer: the text given to the user (also appended to `messages`).
     - degraded: None, or `{rung, reason}` when a lower rung of the ladder answered.
+    - usage: this turn's LLM tokens, estimated cost and call count.
+    - agent_steps: LLM calls the agent has made this turn (bounded).
+    - started_at: when this turn started (epoch seconds), for the run's deadline.
     """
 
     messages: Annotated[list[AnyMessage], add_messages]
@@ -47,6 +61,19 @@ class SupportState(TypedDict, total=False):
     refund: dict[str, Any] | None
     answer: str | None
     degraded: dict[str, Any] | None
+    usage: Annotated[dict[str, Any], add_usage]
+    agent_steps: int
+    started_at: float
+
+
+@dataclass
+class Context:
+    """Per-run settings a client may pass as the run's `context`; None means the server's setting."""
+
+    # Rephrase deterministic answers with the LLM (checked to keep every fact).
+    responder: bool | None = None
+    # Who waits first at the LLM gate: interactive before background before eval.
+    priority: Literal["interactive", "background", "eval"] = "interactive"
 
 
 def order_id_of(state: SupportState) -> int:

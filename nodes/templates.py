@@ -79,10 +79,3 @@ def faq(articles: list[dict[str, Any]]) -> str:
 
 def handoff(reason: str) -> str:
     return f"I'm passing this conversation to a human agent ({reason}). Someone will reply shortly."
-
-
-def fallback() -> str:
-    return (
-        "I can help with order status, refunds, cancellations, password resets and store policies. "
-        "For anything else I'm handing you to a human agent, who will reply shortly."
-    )

@@ -40,9 +40,7 @@ _STOPWORDS = frozenset(
     " did can could would will please just so".split()
 )
 # A message made only of these ("yes please", "ok thanks") has no intent of its own, whatever it scores.
-_NO_CONTENT = _STOPWORDS | frozenset(
-    "yes yeah yep ok okay sure thanks thank thx hi hello hey num email".split()
-)
+_NO_CONTENT = _STOPWORDS | frozenset("yes yeah yep ok okay sure thanks thank thx hi hello hey num email".split())
 
 
 def _words(text: str) -> list[str]:

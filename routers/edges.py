@@ -5,10 +5,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Literal
 
+from langchain_core.messages import AIMessage
+from langgraph.types import Send
+
 # The refund path's parallel lookups: one superstep, three tasks.
 REFUND_BRANCHES = ["order_status", "payment_history", "refund_policy"]
 
-Step = Literal["lookup_order", "cancel_order", "password_reset", "faq", "handoff", "fallback", "clarify"]
+Step = Literal["lookup_order", "cancel_order", "password_reset", "faq", "handoff", "agent", "clarify"]
 
 _PATHS: dict[str, Step] = {
     "order_status": "lookup_order",
@@ -16,9 +19,12 @@ _PATHS: dict[str, Step] = {
     "password_reset": "password_reset",
     "faq": "faq",
     "handoff": "handoff",
-    "complex": "fallback",
+    "complex": "agent",
 }
 _NEEDS_ORDER = {"refund", "order_status", "cancel_order"}
+
+# The agent's one routing tool: it moves no money, it sends the request down the refund path.
+HAND_OFF = "hand_off_refund"
 
 # Every node `next_step` may return, for drawing the graph.
 NEXT_STEPS: list[str] = [*REFUND_BRANCHES, *sorted(set(_PATHS.values())), "clarify"]
@@ -40,3 +46,16 @@ def after_assessment(state: Mapping[str, Any]) -> Literal["issue_refund", "respo
     """The seam before money moves: only an eligible assessment reaches `issue_refund`."""
     refund = state.get("refund") or {}
     return "issue_refund" if refund.get("assessment", {}).get("eligible") else "respond"
+
+
+def after_agent(state: Mapping[str, Any]) -> list[Send] | Literal["respond"]:
+    """Each tool call the agent made becomes its own task (parallel, checkpointed, retried);
+    a refund hand-off pre-empts the rest. No tool calls: the agent has answered."""
+    last = state["messages"][-1] if state.get("messages") else None
+    calls = last.tool_calls if isinstance(last, AIMessage) else []
+    if not calls:
+        return "respond"
+    hand_off = next((c for c in calls if c["name"] == HAND_OFF), None)
+    if hand_off is not None:
+        return [Send("refund_hand_off", {"call": hand_off, "calls": calls})]
+    return [Send("agent_tool", {"call": call}) for call in calls]

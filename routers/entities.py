@@ -106,9 +106,7 @@ def extract_entities(text: str) -> Entities:
     entities["amounts"] = list(amounts)
     masked = _blank(masked, _AMOUNT)
 
-    found: list[tuple[int, int]] = [
-        (m.start("id"), int(m.group("id"))) for m in _EXPLICIT_ORDER.finditer(masked)
-    ]
+    found: list[tuple[int, int]] = [(m.start("id"), int(m.group("id"))) for m in _EXPLICIT_ORDER.finditer(masked)]
     masked = _blank(_blank(masked, _EXPLICIT_ORDER), _PHONE)
     found += [(m.start(), int(m.group(0))) for m in _BARE.finditer(masked) if _looks_like_order_id(masked, m)]
     ids: dict[int, None] = {}

@@ -24,14 +24,10 @@ CANCEL = (
 )
 PASSWORD = one_of("pass?w(?:or|ro)?d|passcode|pw")
 LOGIN = one_of(r"log(?:ging)?\s*-?\s*(?:in|on)|sign(?:ing)?\s*-?\s*(?:in|on)")
-CANT = one_of(
-    "can't|cant|cannot|can not|unable to|couldn't|couldnt|won't let me|not able to|trouble|problems?"
-)
+CANT = one_of("can't|cant|cannot|can not|unable to|couldn't|couldnt|won't let me|not able to|trouble|problems?")
 NOT_YET = one_of("hasn't|hasnt|has not|haven't|havent|have not|didn't|didnt|did not|never|still not|not yet")
 ARRIVED = one_of("arrived|received|got|gotten|come|came|showed up|shown up|arrive|receive|get|show up")
-SHIPPED = one_of(
-    r"shipped|dispatched|delivered|sent out|out for delivery|on (?:its|the|their) way|in transit"
-)
+SHIPPED = one_of(r"shipped|dispatched|delivered|sent out|out for delivery|on (?:its|the|their) way|in transit")
 ORDER_THING = one_of("order|oder|ordr|package|parcel|stuff|delivery|shipment|items?|purchase|things|box")
 PAYMENT_KIND = one_of(
     "paypal|apple pay|google pay|credit cards?|debit cards?|visa|mastercard|amex|american express|klarna"

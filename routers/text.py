@@ -14,9 +14,7 @@ MAX_CHARS = 4000
 _TEXT_BLOCK_TYPES = frozenset({"text", "input_text", "output_text"})
 
 # NFKC leaves typographic quotes alone; rules are written with ASCII apostrophes ("don't", "can't").
-_QUOTES = str.maketrans(
-    {"\u2018": "'", "\u2019": "'", "\u201b": "'", "\u2032": "'", "\u201c": '"', "\u201d": '"'}
-)
+_QUOTES = str.maketrans({"\u2018": "'", "\u2019": "'", "\u201b": "'", "\u2032": "'", "\u201c": '"', "\u201d": '"'})
 _WHITESPACE = re.compile(r"\s+")
 
 
@@ -32,9 +30,7 @@ def message_text(content: object) -> str:
     if isinstance(content, Mapping):
         return _block_text(content)
     if isinstance(content, list | tuple):
-        parts = (
-            p if isinstance(p, str) else _block_text(p) if isinstance(p, Mapping) else "" for p in content
-        )
+        parts = (p if isinstance(p, str) else _block_text(p) if isinstance(p, Mapping) else "" for p in content)
         return "\n".join(p for p in parts if p)
     return ""
 
@@ -54,7 +50,5 @@ def normalize(text: str) -> str:
     ("ig\u200bnore previous instructions") past a regex.
     """
     text = unicodedata.normalize("NFKC", text).translate(_QUOTES)
-    text = "".join(
-        ch for ch in text if ch.isspace() or unicodedata.category(ch) not in ("Cc", "Cf", "Cs", "Co", "Cn")
-    )
+    text = "".join(ch for ch in text if ch.isspace() or unicodedata.category(ch) not in ("Cc", "Cf", "Cs", "Co", "Cn"))
     return _WHITESPACE.sub(" ", text).strip()[:MAX_CHARS]

@@ -15,13 +15,14 @@ from langgraph.store.sqlite.aio import AsyncSqliteStore
 from starlette.middleware.cors import CORSMiddleware
 
 from graphs.registry import GRAPHS
+from infra.llm.service import LlmService
 from infra.persistence.checkpointer import open_checkpointer
 from infra.persistence.events import MemoryEventLog
 from infra.persistence.records import now
 from infra.persistence.sqlite import connect
 from infra.persistence.sqlite_records import SqliteRecordStore
 from infra.settings import Settings, db_paths, get_settings
-from nodes.deps import use_shop
+from nodes.deps import use_llm, use_shop
 from server import errors
 from server.api import assistants, meta, runs, store, threads
 from server.execution import RunExecutor
@@ -54,6 +55,15 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     paths = db_paths(settings.db)
     shop = await Shop.open(paths.shop, latency=settings.tool_latency_ms / 1000)
     use_shop(shop)
+    llm = LlmService.from_settings(settings)
+    use_llm(llm)
+    if settings.llm_simulated:
+        log.warning(
+            "LLM: no OPENAI_API_KEY or OPENAI_BASE_URL set: using the bundled SIMULATOR in-process; "
+            "answers from the LLM tiers are simulated"
+        )
+    else:
+        log.info("LLM: %s (router %s, agent %s)", llm.endpoint, settings.router_model, settings.agent_model)
     checkpointer = open_checkpointer(paths.checkpoints)
     store_conn = await connect(paths.records, autocommit=True)
     memory_store = AsyncSqliteStore(store_conn)
@@ -64,10 +74,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         log.warning("marked %d interrupted run(s) from a previous process as error", recovered)
     events = MemoryEventLog(ttl_seconds=settings.event_ttl_seconds)
     executor = RunExecutor(records, events)
-    graphs = {
-        graph_id: build(checkpointer=checkpointer, store=memory_store) for graph_id, build in GRAPHS.items()
-    }
-    app.state.services = Services(settings, graphs, records, events, executor, memory_store)
+    graphs = {graph_id: build(checkpointer=checkpointer, store=memory_store) for graph_id, build in GRAPHS.items()}
+    app.state.services = Services(settings, graphs, records, events, executor, memory_store, llm)
     log.info("switchyard ready: db=%s graphs=%s", settings.db, sorted(graphs))
     try:
         yield
@@ -77,6 +85,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await store_conn.close()
         checkpointer.close()
         use_shop(None)
+        use_llm(None)
         await shop.close()
 
 

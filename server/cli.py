@@ -47,9 +47,7 @@ def serve(args: argparse.Namespace) -> int:
     from server.app import create_app
 
     settings = _settings(args, "host", "port", "db", "log_level")
-    logging.basicConfig(
-        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s"
-    )
+    logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s")
     seed_if_missing(settings)
     uvicorn.run(
         create_app(settings),

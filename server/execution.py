@@ -103,9 +103,7 @@ class RunExecutor:
                 status = "error" if self._stopping else "interrupted"
                 failure = {
                     "error": "Cancelled",
-                    "message": "the server shut down during the run"
-                    if self._stopping
-                    else "the run was cancelled",
+                    "message": "the server shut down during the run" if self._stopping else "the run was cancelled",
                 }
             values = await self._finish(run, request, status, failure)
             await self.events.append(run.run_id, "end", b"null")
@@ -144,9 +142,7 @@ class RunExecutor:
             return failure
         return None
 
-    async def _finish(
-        self, run: RunRecord, request: RunRequest, status: str, failure: dict[str, str] | None
-    ) -> Any:
+    async def _finish(self, run: RunRecord, request: RunRequest, status: str, failure: dict[str, str] | None) -> Any:
         """Record the outcome on the run and its thread; return the thread's values."""
         run.status, run.updated_at = status, now()  # type: ignore[assignment]
         run.error = failure["message"] if failure else None

@@ -10,6 +10,7 @@ from fastapi import Request
 from langgraph.pregel import Pregel
 from langgraph.store.base import BaseStore
 
+from infra.llm.service import LlmService
 from infra.persistence.events import EventLog
 from infra.persistence.records import RecordStore
 from infra.settings import Settings
@@ -26,6 +27,7 @@ class Services:
     events: EventLog
     executor: RunExecutor
     store: BaseStore
+    llm: LlmService
 
     def graph_id(self, assistant: str) -> str:
         """An assistant id or a graph id, to the graph id. 404 when it names neither."""

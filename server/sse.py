@@ -18,9 +18,7 @@ from langgraph.types import StreamMode as GraphStreamMode
 
 from infra.jsonwire import dumps
 
-StreamMode = Literal[
-    "values", "updates", "messages-tuple", "messages", "custom", "tasks", "checkpoints", "debug"
-]
+StreamMode = Literal["values", "updates", "messages-tuple", "messages", "custom", "tasks", "checkpoints", "debug"]
 STREAM_MODES: tuple[str, ...] = StreamMode.__args__  # type: ignore[attr-defined]
 
 # What LangGraph must produce for each protocol mode.
@@ -56,11 +54,7 @@ class PartEncoder:
             if mode in self.modes:
                 values = data
                 if part.get("interrupts"):
-                    values = (
-                        {**data, "__interrupt__": list(part["interrupts"])}
-                        if isinstance(data, dict)
-                        else data
-                    )
+                    values = {**data, "__interrupt__": list(part["interrupts"])} if isinstance(data, dict) else data
                 yield "values" + suffix, dumps(values)
         elif mode in self.modes:
             yield mode + suffix, dumps(data)

@@ -61,13 +61,9 @@ POLICIES: tuple[PolicyRow, ...] = (
         "Unworn items with tags attached can be returned within 60 days of delivery.",
     ),
     PolicyRow("home", True, 30, False, "Returns accepted within 30 days of delivery."),
-    PolicyRow(
-        "books", True, 30, False, "Returns accepted within 30 days of delivery in resalable condition."
-    ),
+    PolicyRow("books", True, 30, False, "Returns accepted within 30 days of delivery in resalable condition."),
     PolicyRow("toys", True, 30, False, "Unopened toys can be returned within 30 days of delivery."),
-    PolicyRow(
-        "beauty", True, 14, False, "Unopened products only, within 14 days of delivery, for hygiene reasons."
-    ),
+    PolicyRow("beauty", True, 14, False, "Unopened products only, within 14 days of delivery, for hygiene reasons."),
     PolicyRow(
         "digital",
         True,

@@ -87,15 +87,9 @@ class FixtureOrder:
 
 FIXTURE_ORDERS: tuple[FixtureOrder, ...] = (
     FixtureOrder(PENDING_ORDER, "pending", ("AP-HOODIE",), placed_days_ago=1),
-    FixtureOrder(
-        REFUNDABLE_ORDER, "delivered", ("EL-EARBUDS",), 15, shipped_days_ago=13, delivered_days_ago=10
-    ),
-    FixtureOrder(
-        LARGE_REFUNDABLE_ORDER, "delivered", ("EL-LAPTOP",), 9, shipped_days_ago=8, delivered_days_ago=5
-    ),
-    FixtureOrder(
-        OUTSIDE_WINDOW_ORDER, "delivered", ("EL-SPEAKER",), 80, shipped_days_ago=78, delivered_days_ago=75
-    ),
+    FixtureOrder(REFUNDABLE_ORDER, "delivered", ("EL-EARBUDS",), 15, shipped_days_ago=13, delivered_days_ago=10),
+    FixtureOrder(LARGE_REFUNDABLE_ORDER, "delivered", ("EL-LAPTOP",), 9, shipped_days_ago=8, delivered_days_ago=5),
+    FixtureOrder(OUTSIDE_WINDOW_ORDER, "delivered", ("EL-SPEAKER",), 80, shipped_days_ago=78, delivered_days_ago=75),
     FixtureOrder(SHIPPED_ORDER, "shipped", ("EL-MONITOR",), 3, shipped_days_ago=2),
     FixtureOrder(PAID_ORDER, "paid", ("TY-BOARDGAME",), placed_days_ago=0.125),
     FixtureOrder(CANCELLED_ORDER, "cancelled", ("TY-PUZZLE",), 21, cancelled_days_ago=20),
@@ -125,9 +119,7 @@ FIXTURE_ORDERS: tuple[FixtureOrder, ...] = (
         shipped_days_ago=4,
         delivered_days_ago=3,
     ),
-    FixtureOrder(
-        DOWNLOADED_DIGITAL_ORDER, "delivered", ("DG-GAME",), 2, delivered_days_ago=2, downloaded=True
-    ),
+    FixtureOrder(DOWNLOADED_DIGITAL_ORDER, "delivered", ("DG-GAME",), 2, delivered_days_ago=2, downloaded=True),
     FixtureOrder(UNDOWNLOADED_DIGITAL_ORDER, "delivered", ("DG-EBOOK",), 3, delivered_days_ago=3),
     FixtureOrder(
         APPAREL_GBP_ORDER,

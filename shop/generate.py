@@ -203,9 +203,7 @@ def _random_timeline(rng: random.Random, status: str, all_digital: bool) -> tupl
     refunded = None
     if status != "delivered":
         refunded = min(delivered + timedelta(days=rng.uniform(1, 20)), AS_OF)
-    return _Timeline(
-        created=created, paid=paid, shipped=shipped, delivered=delivered, refunded=refunded
-    ), False
+    return _Timeline(created=created, paid=paid, shipped=shipped, delivered=delivered, refunded=refunded), False
 
 
 def _partial_refund(rng: random.Random, lines: list[_Line], total: int) -> int:

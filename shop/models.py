@@ -10,9 +10,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
-OrderStatus = Literal[
-    "pending", "paid", "shipped", "delivered", "cancelled", "refunded", "partially_refunded"
-]
+OrderStatus = Literal["pending", "paid", "shipped", "delivered", "cancelled", "refunded", "partially_refunded"]
 
 RefundReasonCode = Literal[
     "within_policy",

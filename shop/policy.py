@@ -46,12 +46,9 @@ def strictest_policy(order: Order, policies: Mapping[str, RefundPolicy]) -> Orde
         explanation = f"All items are {chosen.category}, so the {chosen.category} policy applies."
     else:
         explanation = (
-            f"The order mixes {', '.join(categories)}; the strictest, {chosen.category}, applies to the "
-            f"whole order."
+            f"The order mixes {', '.join(categories)}; the strictest, {chosen.category}, applies to the whole order."
         )
-    return OrderRefundPolicy(
-        order_id=order.order_id, policy=chosen, categories=categories, explanation=explanation
-    )
+    return OrderRefundPolicy(order_id=order.order_id, policy=chosen, categories=categories, explanation=explanation)
 
 
 def _policy_reasons(order: Order, policy: RefundPolicy, as_of: datetime) -> list[RefundReason]:
@@ -91,9 +88,7 @@ def _state_reasons(order: Order, history: PaymentHistory, balance: int) -> list[
         reasons.append(RefundReason(code="order_cancelled", message="The order was cancelled."))
     elif order.delivered_at is None:
         reasons.append(
-            RefundReason(
-                code="not_delivered", message=f"The order is {order.status} and has not been delivered yet."
-            )
+            RefundReason(code="not_delivered", message=f"The order is {order.status} and has not been delivered yet.")
         )
     if history.captured_cents == 0:
         reasons.append(RefundReason(code="no_payment", message="No payment was captured for this order."))

@@ -27,16 +27,10 @@ _INSERTS = {
         "id, customer_id, status, currency, subtotal_cents, shipping_cents, total_cents, created_at, paid_at,"
         " shipped_at, delivered_at, cancelled_at, updated_at",
     ),
-    "items": _insert(
-        "order_items", "id, order_id, sku, name, category, quantity, unit_price_cents, downloaded"
-    ),
+    "items": _insert("order_items", "id, order_id, sku, name, category, quantity, unit_price_cents, downloaded"),
     "payments": _insert("payments", "id, order_id, method, status, amount_cents, currency, created_at"),
-    "refunds": _insert(
-        "refunds", "id, order_id, amount_cents, currency, reason, idempotency_key, created_at"
-    ),
-    "policies": _insert(
-        "refund_policies", "category, refundable, window_days, requires_not_downloaded, rules"
-    ),
+    "refunds": _insert("refunds", "id, order_id, amount_cents, currency, reason, idempotency_key, created_at"),
+    "policies": _insert("refund_policies", "category, refundable, window_days, requires_not_downloaded, rules"),
     "articles": _insert("kb_articles", "id, slug, title, tags, body"),
     "meta": _insert("shop_meta", "key, value"),
 }
@@ -134,8 +128,7 @@ def _build(conn: sqlite3.Connection, *, seed: int, customers: int, orders: int) 
     for statement in schema.DROP + schema.DDL:
         conn.execute(statement)
     policies = [
-        (p.category, int(p.refundable), p.window_days, int(p.requires_not_downloaded), p.rules)
-        for p in POLICIES
+        (p.category, int(p.refundable), p.window_days, int(p.requires_not_downloaded), p.rules) for p in POLICIES
     ]
     articles = [(i, a.slug, a.title, ", ".join(a.tags), a.body) for i, a in enumerate(ARTICLES, start=1)]
     rows = generate(seed, customers, orders)

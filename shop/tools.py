@@ -66,9 +66,7 @@ class Shop:
     moment of the demo shop, not the wall clock. Unknown order ids give None or a not-found result.
     """
 
-    def __init__(
-        self, reader: aiosqlite.Connection, writer: Writer, as_of: datetime, latency: Latency
-    ) -> None:
+    def __init__(self, reader: aiosqlite.Connection, writer: Writer, as_of: datetime, latency: Latency) -> None:
         self._reader = reader
         self._writer = writer
         self._as_of = as_of
@@ -133,9 +131,7 @@ class Shop:
             return None
         return strictest_policy(order, await queries.fetch_policies(self._reader, order.categories))
 
-    async def issue_refund(
-        self, order_id: int, amount_cents: int, reason: str, idempotency_key: str
-    ) -> RefundReceipt:
+    async def issue_refund(self, order_id: int, amount_cents: int, reason: str, idempotency_key: str) -> RefundReceipt:
         """Refund `amount_cents` (order currency) of `order_id`, at most once per `idempotency_key`.
 
         A key already used for the same order and amount returns the original receipt with `created=False`,

@@ -89,8 +89,7 @@ async def refund(
     fully = history.refunded_cents + amount_cents >= history.captured_cents
     # A cancelled order stays cancelled; otherwise the status says how much of the money went back.
     await conn.execute(
-        "UPDATE orders SET status = CASE WHEN status = 'cancelled' THEN status ELSE ? END, updated_at = ?"
-        " WHERE id = ?",
+        "UPDATE orders SET status = CASE WHEN status = 'cancelled' THEN status ELSE ? END, updated_at = ? WHERE id = ?",
         ("refunded" if fully else "partially_refunded", to_iso(now), order_id),
     )
     cursor = await conn.execute("SELECT * FROM refunds WHERE idempotency_key = ?", (idempotency_key,))
@@ -118,9 +117,7 @@ async def _receipt(conn: aiosqlite.Connection, row: aiosqlite.Row, *, created: b
     )
 
 
-async def cancel(
-    conn: aiosqlite.Connection, order_id: int, idempotency_key: str, now: datetime
-) -> CancellationResult:
+async def cancel(conn: aiosqlite.Connection, order_id: int, idempotency_key: str, now: datetime) -> CancellationResult:
     """Cancel a pending or paid order once per key, refunding what was captured; see `Shop.cancel_order`."""
     _require_key(idempotency_key)
     cursor = await conn.execute("SELECT status, currency FROM orders WHERE id = ?", (order_id,))
@@ -145,9 +142,7 @@ async def cancel(
     existing = await cursor.fetchone()
     if existing is not None:
         if existing["order_id"] != order_id:
-            raise IdempotencyKeyReused(
-                f"key {idempotency_key!r} already cancelled order {existing['order_id']}"
-            )
+            raise IdempotencyKeyReused(f"key {idempotency_key!r} already cancelled order {existing['order_id']}")
         message = f"Order {order_id} was cancelled by this request earlier."
         return result("cancelled", message, refunded=existing["refunded_cents"])
     if status is None or currency is None:
@@ -166,8 +161,7 @@ async def cancel(
         (to_iso(now), to_iso(now), order_id),
     )
     await conn.execute(
-        "INSERT INTO cancellations (order_id, idempotency_key, refunded_cents, created_at)"
-        " VALUES (?, ?, ?, ?)",
+        "INSERT INTO cancellations (order_id, idempotency_key, refunded_cents, created_at) VALUES (?, ?, ?, ?)",
         (order_id, idempotency_key, balance, to_iso(now)),
     )
     refunded = f" and {format_money(balance, currency)} refunded" if balance else ""

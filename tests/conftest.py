@@ -1,11 +1,19 @@
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
 from tests.support import copy_db, seed_small_shop
+
+# The in-process LLM simulator answers at once in tests (tests that study latency set their own),
+# and servers started by tests inherit this.
+os.environ.setdefault("SWITCHYARD_SIM_TTFT_MS", "0")
+os.environ.setdefault("SWITCHYARD_SIM_TOKENS_PER_S", "0")
+for name in ("OPENAI_API_KEY", "OPENAI_BASE_URL"):
+    os.environ.pop(name, None)
 
 
 @pytest.fixture(scope="session")

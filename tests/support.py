@@ -62,9 +62,7 @@ class ServerProcess:
                 self.kill()
 
 
-def start_server(
-    db: Path, log: Path, *, port: int | None = None, env: dict[str, str] | None = None
-) -> ServerProcess:
+def start_server(db: Path, log: Path, *, port: int | None = None, env: dict[str, str] | None = None) -> ServerProcess:
     port = port or free_port()
     environ = {**os.environ, "SWITCHYARD_HEARTBEAT_SECONDS": "5", **(env or {})}
     handle = log.open("ab")

@@ -57,9 +57,7 @@ async def test_conformance(registered: RegisteredCheckpointer, capability: str) 
         if not passed:
             errors.append(f"{test}:\n{error}")
 
-    report = await validate(
-        registered, capabilities={capability}, progress=ProgressCallbacks(on_test_result=record)
-    )
+    report = await validate(registered, capabilities={capability}, progress=ProgressCallbacks(on_test_result=record))
     result = report.results[capability]
     assert result.detected, f"{capability} not detected"
     assert result.passed, "\n".join(errors)

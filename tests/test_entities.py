@@ -94,9 +94,7 @@ def test_amounts(text: str, amounts: list[str], currency: str | None) -> None:
 
 
 def test_emails_are_found_lowercased_and_deduplicated() -> None:
-    entities = extract_entities(
-        "Jane.Doe+shop@Example.co.uk, or jane.doe+shop@example.co.uk. Backup: a_b@x.io."
-    )
+    entities = extract_entities("Jane.Doe+shop@Example.co.uk, or jane.doe+shop@example.co.uk. Backup: a_b@x.io.")
     assert entities["emails"] == ["jane.doe+shop@example.co.uk", "a_b@x.io"]
     assert extract_entities("not an email: foo@bar, @handle")["emails"] == []
 

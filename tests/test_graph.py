@@ -124,7 +124,7 @@ async def test_faq_answers_from_the_knowledge_base(graph: Any, shop: Any) -> Non
     assert state["answer"].startswith(state["facts"]["articles"][0]["title"])
 
 
-async def test_handoff_and_complex_fallback(graph: Any, shop: Any) -> None:
+async def test_handoff_and_complex_go_to_the_agent(graph: Any, shop: Any) -> None:
     human = await ask(graph, thread(), "I want to talk to a human")
     assert human["route"]["intent"] == "handoff"
     assert "human agent" in human["answer"]
@@ -132,11 +132,9 @@ async def test_handoff_and_complex_fallback(graph: Any, shop: Any) -> None:
 
     other = await ask(graph, thread(), "Write me a poem about the sea")
     assert other["route"]["intent"] == "complex"
-    assert other["degraded"] == {
-        "rung": "human_handoff",
-        "reason": "no LLM tier is configured for complex requests",
-    }
+    assert other["degraded"] is None  # the agent (the simulator, here) answered
     assert other["messages"][-1].content == other["answer"]
+    assert other["usage"]["calls"] >= 1
 
 
 async def test_content_blocks_are_read_like_strings(graph: Any, shop: Any) -> None:

@@ -154,9 +154,7 @@ async def test_follow_up_continues_previous_order_intent(text: str, previous: In
     assert f"follow-up to {intent}" in decision["reason"]
 
 
-@pytest.mark.parametrize(
-    ("text", "previous"), [("yes", None), ("yes please", "faq"), ("what about 10003", None)]
-)
+@pytest.mark.parametrize(("text", "previous"), [("yes", None), ("yes please", "faq"), ("what about 10003", None)])
 async def test_follow_up_needs_an_order_intent_before_it(text: str, previous: Intent | None) -> None:
     assert await rule_tier(make_query(text, previous)) is None
 
@@ -323,9 +321,7 @@ def test_dev_set_is_labelled_and_disjoint_from_training() -> None:
     assert all(c.previous_intent is None or c.previous_intent in INTENTS for c in cases)
     training = {normalize(t).lower() for texts in EXAMPLES.values() for t in texts}
     assert not [c.text for c in cases if normalize(c.text).lower() in training]
-    ids = [
-        json.loads(line)["id"] for line in DATASET.read_text(encoding="utf-8").splitlines() if line.strip()
-    ]
+    ids = [json.loads(line)["id"] for line in DATASET.read_text(encoding="utf-8").splitlines() if line.strip()]
     assert len(ids) == len(set(ids))
 
 

@@ -157,8 +157,7 @@ def test_seeded_rows_are_consistent(template_db: Path) -> None:
             assert delivered_at is not None, order_id
     latest = query(
         template_db,
-        "SELECT max(max(created_at), coalesce(delivered_at, ''), coalesce(cancelled_at, ''), updated_at)"
-        " FROM orders",
+        "SELECT max(max(created_at), coalesce(delivered_at, ''), coalesce(cancelled_at, ''), updated_at) FROM orders",
     )[0][0]
     assert isinstance(latest, str) and latest <= "2026-11-01T12:00:00Z"
 
@@ -416,9 +415,7 @@ async def test_two_shops_with_different_keys_cannot_overdraw(db_path: Path) -> N
         )
     assert sum(isinstance(o, RefundReceipt) for o in outcomes) == 1
     assert sum(isinstance(o, RefundExceedsBalance) for o in outcomes) == 9
-    refunded = scalar(
-        db_path, "SELECT sum(amount_cents) FROM refunds WHERE order_id = ?", (fx.REFUNDABLE_ORDER,)
-    )
+    refunded = scalar(db_path, "SELECT sum(amount_cents) FROM refunds WHERE order_id = ?", (fx.REFUNDABLE_ORDER,))
     assert refunded == 7999
 
 

@@ -74,9 +74,7 @@ async def test_legacy_messages_mode_accumulates_partials() -> None:
     assert names[0] == "messages/metadata"
     partials = [d[0]["content"] for n, d in events if n == "messages/partial"]
     assert partials[-1] == "tok1 tok2" and partials == sorted(partials, key=len)
-    assert names.count("messages/metadata") == len(
-        {next(iter(d)) for n, d in events if n == "messages/metadata"}
-    )
+    assert names.count("messages/metadata") == len({next(iter(d)) for n, d in events if n == "messages/metadata"})
 
 
 async def test_values_carry_interrupts_and_modes_not_asked_for_are_dropped() -> None:

@@ -48,12 +48,9 @@ CREATE INDEX IF NOT EXISTS sy_runs_thread ON sy_runs (thread_id, created_at);
 CREATE INDEX IF NOT EXISTS sy_runs_status ON sy_runs (status);
 """
 
-_THREAD_COLUMNS = (
-    "thread_id, created_at, updated_at, metadata, status, state_values, interrupts, config, error"
-)
+_THREAD_COLUMNS = "thread_id, created_at, updated_at, metadata, status, state_values, interrupts, config, error"
 _RUN_COLUMNS = (
-    "run_id, thread_id, assistant_id, created_at, updated_at, status, metadata, kwargs, "
-    "multitask_strategy, error"
+    "run_id, thread_id, assistant_id, created_at, updated_at, status, metadata, kwargs, multitask_strategy, error"
 )
 _PUT_THREAD = f"INSERT OR REPLACE INTO sy_threads ({_THREAD_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?)"
 _PUT_RUN = f"INSERT OR REPLACE INTO sy_runs ({_RUN_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?)"

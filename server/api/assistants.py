@@ -17,9 +17,7 @@ router = APIRouter(prefix="/assistants", tags=["assistants"])
 
 
 @router.post("/search")
-async def search(
-    body: AssistantSearch, response: Response, s: Services = Depends(services)
-) -> list[dict[str, Any]]:
+async def search(body: AssistantSearch, response: Response, s: Services = Depends(services)) -> list[dict[str, Any]]:
     if body.graph_id is not None and body.graph_id not in s.graphs:
         raise NotFound(
             f"Graph '{body.graph_id}' not found. Expected one of: {sorted(s.graphs)}", code="graph_not_found"
@@ -51,9 +49,7 @@ async def get(assistant_id: str, s: Services = Depends(services)) -> dict[str, A
 
 
 @router.get("/{assistant_id}/graph")
-async def graph(
-    assistant_id: str, xray: bool | int = Query(False), s: Services = Depends(services)
-) -> dict[str, Any]:
+async def graph(assistant_id: str, xray: bool | int = Query(False), s: Services = Depends(services)) -> dict[str, Any]:
     drawn = s.graphs[s.graph_id(assistant_id)].get_graph(xray=xray)
     return to_jsonable(drawn.to_json())  # type: ignore[no-any-return]
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from importlib.metadata import version
 from typing import Any
 
@@ -28,7 +29,7 @@ async def info(s: Services = Depends(services)) -> dict[str, Any]:
         # Crons are not implemented, so we say so; Studio hides what we lack.
         "flags": {"assistants": True, "crons": False, "langsmith": False},
         "host": {"kind": "switchyard", "project_id": None, "revision_id": None, "tenant_id": None},
-        "mode": "embedded",
+        "mode": {"storage": "embedded", "llm": "simulated" if s.settings.llm_simulated else "real"},
     }
 
 
@@ -40,6 +41,21 @@ async def health(s: Services = Depends(services)) -> JSONResponse:
         checks["database"] = {"ok": True, "path": str(s.settings.db)}
     except Exception as exc:  # a failing dependency is the answer, not an error
         checks["database"] = {"ok": False, "error": type(exc).__name__}
+    breaker = s.llm.breakers.for_endpoint(s.llm.endpoint)
+    snapshot = await breaker.refresh()
+    checks["llm"] = {
+        # An open breaker is degraded service, not an outage: the ladder still answers.
+        "ok": True,
+        "endpoint": s.llm.endpoint,
+        "simulated": s.settings.llm_simulated,
+        "breaker": snapshot,
+        "gate": {"queue_depth": s.llm.gate.queue_depth(), **asdict(s.llm.gate.stats())},
+    }
     healthy = all(c["ok"] for c in checks.values())
-    body = {"ok": healthy, "mode": "embedded", "checks": checks, "graphs": sorted(s.graphs)}
+    body = {
+        "ok": healthy,
+        "mode": {"storage": "embedded", "llm": "simulated" if s.settings.llm_simulated else "real"},
+        "checks": checks,
+        "graphs": sorted(s.graphs),
+    }
     return JSONResponse(body, status_code=200 if healthy else 503)

@@ -71,9 +71,7 @@ def run_config(body: RunCreate, thread_id: str, run_id: str, metadata: dict[str,
     )
 
 
-async def start_run(
-    s: Services, thread_id: str | None, body: RunCreate, *, stateless: bool = False
-) -> RunRecord:
+async def start_run(s: Services, thread_id: str | None, body: RunCreate, *, stateless: bool = False) -> RunRecord:
     _refuse_unsupported(body)
     graph_id = s.graph_id(body.assistant_id)
     graph = s.graphs[graph_id]
@@ -227,8 +225,7 @@ async def list_runs(
 ) -> list[dict[str, Any]]:
     thread = await existing_thread(s, thread_id)
     return [
-        views.run(r)
-        for r in await s.records.list_runs(thread.thread_id, limit=limit, offset=offset, status=status)
+        views.run(r) for r in await s.records.list_runs(thread.thread_id, limit=limit, offset=offset, status=status)
     ]
 
 

@@ -16,9 +16,7 @@ router = APIRouter(prefix="/store", tags=["store"])
 
 def _namespace(parts: list[str]) -> tuple[str, ...]:
     if any(not p or "." in p for p in parts):
-        raise Unprocessable(
-            "Namespace labels must be non-empty and contain no '.'.", code="invalid_namespace"
-        )
+        raise Unprocessable("Namespace labels must be non-empty and contain no '.'.", code="invalid_namespace")
     return tuple(parts)
 
 

@@ -65,8 +65,7 @@ def require_graph(s: Services, thread: ThreadRecord) -> Pregel:
     graph = thread_graph(s, thread)
     if graph is None:
         raise ApiError(
-            f"Thread '{thread.thread_id}' has no graph yet: start a run on it first, "
-            "or set metadata.graph_id.",
+            f"Thread '{thread.thread_id}' has no graph yet: start a run on it first, or set metadata.graph_id.",
             code="thread_has_no_graph",
         )
     return graph
@@ -91,9 +90,7 @@ async def create(body: ThreadCreate, s: Services = Depends(services)) -> dict[st
 
 
 @router.post("/search")
-async def search(
-    body: ThreadSearch, response: Response, s: Services = Depends(services)
-) -> list[dict[str, Any]]:
+async def search(body: ThreadSearch, response: Response, s: Services = Depends(services)) -> list[dict[str, Any]]:
     query = ThreadQuery(**body.model_dump())
     found = await s.records.search_threads(query)
     response.headers["X-Pagination-Total"] = str(await s.records.count_threads(query))
@@ -132,9 +129,7 @@ async def delete(thread_id: str, s: Services = Depends(services)) -> Response:
     return Response(status_code=204)
 
 
-async def _state(
-    s: Services, thread_id: str, checkpoint: dict[str, Any] | None, subgraphs: bool
-) -> dict[str, Any]:
+async def _state(s: Services, thread_id: str, checkpoint: dict[str, Any] | None, subgraphs: bool) -> dict[str, Any]:
     thread = await existing_thread(s, thread_id)
     graph = thread_graph(s, thread)
     if graph is None:
@@ -146,9 +141,7 @@ async def _state(
 
 
 @router.get("/{thread_id}/state")
-async def get_state(
-    thread_id: str, subgraphs: bool = False, s: Services = Depends(services)
-) -> dict[str, Any]:
+async def get_state(thread_id: str, subgraphs: bool = False, s: Services = Depends(services)) -> dict[str, Any]:
     return await _state(s, thread_id, None, subgraphs)
 
 
@@ -160,9 +153,7 @@ async def get_state_at(
 
 
 @router.post("/{thread_id}/state/checkpoint")
-async def post_state_at(
-    thread_id: str, body: StateAtCheckpoint, s: Services = Depends(services)
-) -> dict[str, Any]:
+async def post_state_at(thread_id: str, body: StateAtCheckpoint, s: Services = Depends(services)) -> dict[str, Any]:
     return await _state(s, thread_id, body.checkpoint.model_dump(), body.subgraphs)
 
 
@@ -232,7 +223,5 @@ async def get_history(
 
 
 @router.post("/{thread_id}/history")
-async def post_history(
-    thread_id: str, body: HistoryRequest, s: Services = Depends(services)
-) -> list[dict[str, Any]]:
+async def post_history(thread_id: str, body: HistoryRequest, s: Services = Depends(services)) -> list[dict[str, Any]]:
     return await _history(s, thread_id, body)

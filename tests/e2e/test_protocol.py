@@ -175,9 +175,7 @@ def test_enqueued_runs_run_one_at_a_time_in_order(http: httpx.Client) -> None:
 
 def test_store_endpoints(http: httpx.Client) -> None:
     assert (
-        http.put(
-            "/store/items", json={"namespace": ["memories", "u1"], "key": "k", "value": {"a": 1}}
-        ).status_code
+        http.put("/store/items", json={"namespace": ["memories", "u1"], "key": "k", "value": {"a": 1}}).status_code
         == 204
     )
     item = http.get("/store/items", params={"namespace": ["memories", "u1"], "key": "k"}).json()
@@ -185,10 +183,7 @@ def test_store_endpoints(http: httpx.Client) -> None:
     found = http.post("/store/items/search", json={"namespace_prefix": ["memories"]}).json()
     assert [i["key"] for i in found["items"]] == ["k"]
     assert ["memories", "u1"] in http.post("/store/namespaces", json={}).json()["namespaces"]
-    assert (
-        http.request("DELETE", "/store/items", json={"namespace": ["memories", "u1"], "key": "k"}).status_code
-        == 204
-    )
+    assert http.request("DELETE", "/store/items", json={"namespace": ["memories", "u1"], "key": "k"}).status_code == 204
     assert http.get("/store/items", params={"namespace": ["memories", "u1"], "key": "k"}).status_code == 404
 
 

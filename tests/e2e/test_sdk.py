@@ -110,9 +110,7 @@ async def test_background_run_join_and_resumable_stream(client: Any, server: Ser
     assert (await client.runs.get(thread["thread_id"], run["run_id"]))["status"] == "success"
 
     # After the run ended, the whole stream replays from the start, then `end`.
-    replay = [
-        p async for p in client.runs.join_stream(thread["thread_id"], run["run_id"], last_event_id="-1")
-    ]
+    replay = [p async for p in client.runs.join_stream(thread["thread_id"], run["run_id"], last_event_id="-1")]
     assert replay[0].event == "metadata" and replay[-1].event == "end"
     # ...and from the middle: only what came after that id.
     url = f"{server.url}/threads/{thread['thread_id']}/runs/{run['run_id']}/stream"

@@ -39,22 +39,16 @@ def final_status(http: httpx.Client, run_path: str, timeout: float = 20) -> str:
 def test_heartbeats_while_the_run_is_quiet(slow_server: ServerProcess) -> None:
     with httpx.Client(base_url=slow_server.url, timeout=30) as http:
         tid = http.post("/threads", json={}).json()["thread_id"]
-        raw = http.post(
-            f"/threads/{tid}/runs/stream", json=ask("where is order 10005", stream_mode="updates")
-        ).text
+        raw = http.post(f"/threads/{tid}/runs/stream", json=ask("where is order 10005", stream_mode="updates")).text
     assert ": heartbeat" in raw
     assert raw.rstrip().endswith("event: end\ndata: null")
 
 
 @pytest.mark.parametrize(("on_disconnect", "expected"), [("continue", "success"), ("cancel", "interrupted")])
-def test_client_disconnect_follows_on_disconnect(
-    slow_server: ServerProcess, on_disconnect: str, expected: str
-) -> None:
+def test_client_disconnect_follows_on_disconnect(slow_server: ServerProcess, on_disconnect: str, expected: str) -> None:
     with httpx.Client(base_url=slow_server.url, timeout=30) as http:
         tid = http.post("/threads", json={}).json()["thread_id"]
-        body = ask(
-            f"where is order #{fixtures.SHIPPED_ORDER}", stream_mode="updates", on_disconnect=on_disconnect
-        )
+        body = ask(f"where is order #{fixtures.SHIPPED_ORDER}", stream_mode="updates", on_disconnect=on_disconnect)
         with http.stream("POST", f"/threads/{tid}/runs/stream", json=body) as response:
             run_path = response.headers["content-location"]
             next(response.iter_lines())  # the metadata event arrived; now hang up
@@ -87,9 +81,7 @@ def test_agent_chat_ui_request_profile(slow_server: ServerProcess) -> None:
             f"/threads/{tid}/runs/stream",
             json={
                 "input": {
-                    "messages": [
-                        {"type": "human", "content": [{"type": "text", "text": "where is order #10005"}]}
-                    ]
+                    "messages": [{"type": "human", "content": [{"type": "text", "text": "where is order #10005"}]}]
                 },
                 "stream_mode": ["values", "messages-tuple", "custom"],
                 "stream_subgraphs": True,

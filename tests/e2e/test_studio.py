@@ -38,9 +38,7 @@ async def test_langgraph_dev_serves_the_support_graph(shop_template: Path, tmp_p
         "--no-reload",
     ]
     # cwd: the committed langgraph.json; langgraph dev's state dir .langgraph_api/ is git-ignored.
-    process = subprocess.Popen(
-        command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
-    )
+    process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 90
@@ -59,9 +57,7 @@ async def test_langgraph_dev_serves_the_support_graph(shop_template: Path, tmp_p
             thread["thread_id"],
             "support",
             input={
-                "messages": [
-                    {"role": "user", "content": f"I want a refund for order #{fixtures.REFUNDABLE_ORDER}"}
-                ]
+                "messages": [{"role": "user", "content": f"I want a refund for order #{fixtures.REFUNDABLE_ORDER}"}]
             },
         )
         assert "Refund of 79.99 USD" in result["answer"], result

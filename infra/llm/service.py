@@ -1,0 +1,119 @@
+"""`LlmService`: every LLM call of the app, through one door.
+
+    response cache -> gate (concurrency, RPM, TPM, priority) -> breaker -> retries -> ChatOpenAI
+
+It returns the message with its usage and cost, or raises `LlmUnavailable` (with a stable
+`code`) for the degradation ladder to handle. Calls are cached only when the caller
+passes `cache_deps` (what the answer depends on); side-effecting calls never pass it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import AIMessage, BaseMessage
+from langchain_core.runnables import RunnableConfig
+from langchain_core.tools import BaseTool
+from pydantic import BaseModel
+
+from infra.llm.breaker import BreakerRegistry
+from infra.llm.cache import ResponseCache, cache_key
+from infra.llm.client import Role, chat_model, endpoint, model_name
+from infra.llm.gate import LlmGate, LocalGate, Priority
+from infra.llm.retry import LlmUnavailable, MalformedToolCall, RetryPolicy, call_with_retries
+from infra.llm.usage import Usage, usage_from_message
+from infra.settings import Settings
+
+__all__ = ["LlmResult", "LlmService", "LlmUnavailable", "Priority"]
+
+
+@dataclass
+class LlmResult:
+    message: AIMessage
+    usage: dict[str, Any]
+    parsed: Any = None
+    waited_s: float = 0.0
+    cached: bool = False
+
+
+@dataclass
+class LlmService:
+    settings: Settings
+    models: Mapping[Role, BaseChatModel]
+    gate: LlmGate
+    breakers: BreakerRegistry
+    responses: ResponseCache[LlmResult]
+    # Whole answers for the ladder's second rung (see nodes.ladder).
+    answers: ResponseCache[dict[str, Any]]
+    policy: RetryPolicy = field(default_factory=RetryPolicy)
+
+    @classmethod
+    def from_settings(cls, settings: Settings, models: Mapping[Role, BaseChatModel] | None = None) -> LlmService:
+        roles: tuple[Role, ...] = ("router", "agent", "responder")
+        return cls(
+            settings=settings,
+            models=models or {role: chat_model(role, settings) for role in roles},
+            gate=LocalGate(settings.llm_max_concurrency, settings.llm_rpm, settings.llm_tpm),
+            breakers=BreakerRegistry(settings.breaker_failures, settings.breaker_reset_s),
+            responses=ResponseCache(settings.llm_cache_entries, settings.llm_cache_ttl_s),
+            answers=ResponseCache(settings.llm_cache_entries, settings.llm_cache_ttl_s),
+            policy=RetryPolicy(settings.llm_max_attempts, settings.llm_backoff_base_s, settings.llm_backoff_max_s),
+        )
+
+    @property
+    def endpoint(self) -> str:
+        return endpoint(self.settings)
+
+    async def ainvoke(
+        self,
+        role: Role,
+        messages: Sequence[BaseMessage],
+        *,
+        tools: Sequence[BaseTool] | None = None,
+        schema: type[BaseModel] | None = None,
+        config: RunnableConfig | None = None,
+        priority: Priority = "interactive",
+        deadline: float | None = None,
+        cache_deps: Mapping[str, str] | None = None,
+    ) -> LlmResult:
+        """One LLM call. `cache_deps` makes it cacheable (None: never cached)."""
+        model = self.models[role]
+        name = model_name(role, self.settings)
+        params = {"tools": [t.name for t in tools or ()], "schema": schema.__name__ if schema else None}
+        key = cache_key(name, list(messages), params)
+        if cache_deps is not None and (hit := self.responses.get(key, cache_deps)) is not None:
+            # A fresh id: the same answer may land twice in one conversation.
+            message = hit.message.model_copy(update={"id": None})
+            return LlmResult(message, Usage().as_dict(), hit.parsed, 0.0, cached=True)
+
+        runnable: Any = model
+        if tools:
+            runnable = model.bind_tools(list(tools))
+        elif schema is not None:
+            runnable = model.with_structured_output(schema, method="json_schema", include_raw=True)
+
+        async def attempt() -> tuple[AIMessage, Any]:
+            output = await runnable.ainvoke(list(messages), config)
+            if schema is not None and not tools:
+                return output["raw"], output["parsed"]
+            if output.invalid_tool_calls and not output.tool_calls:
+                raise MalformedToolCall("the model's tool call arguments were not valid JSON")
+            return output, None
+
+        estimate = sum(len(str(m.content)) for m in messages) // 4 + 256
+        async with self.gate.slot(tokens=estimate, priority=priority, deadline=deadline) as ticket:
+            message, parsed = await call_with_retries(
+                attempt,
+                policy=self.policy,
+                deadline=deadline,
+                breaker=self.breakers.for_endpoint(self.endpoint),
+            )
+            usage = usage_from_message(message, self.settings.prices, name)
+            ticket.settle(usage.total_tokens)
+        result = LlmResult(message, usage.as_dict(), parsed, ticket.waited_s)
+        if cache_deps is not None:
+            self.responses.put(key, result, cache_deps, cacheable=True)
+        return result
