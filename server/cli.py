@@ -1,4 +1,4 @@
-"""The `switchyard` command: serve, seed, bench.
+"""The `switchyard` command: serve, seed, sim, bench.
 
 Every option also reads a `SWITCHYARD_*` environment variable (see infra.settings);
 an option given on the command line wins.
@@ -7,6 +7,7 @@ an option given on the command line wins.
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import sys
 import time
@@ -65,6 +66,21 @@ def seed(args: argparse.Namespace) -> int:
     return 0
 
 
+def sim(args: argparse.Namespace) -> int:
+    from infra.llm.client import sim_config
+    from infra.llm.simulator import serve as serve_simulator
+
+    settings = _settings(args, "host", "sim_ttft_ms", "sim_tokens_per_s", "sim_faults", "sim_seed", "log_level")
+    port = args.port or 8300
+    print(
+        f"simulator: OpenAI-compatible endpoint on http://{settings.host}:{port}/v1 "
+        f"(ttft {settings.sim_ttft_ms} ms, {settings.sim_tokens_per_s} tokens/s, faults {settings.sim_faults})",
+        file=sys.stderr,
+    )
+    serve_simulator(settings.host, port, sim_config(settings), log_level=settings.log_level)
+    return 0
+
+
 def bench(args: argparse.Namespace) -> int:
     from bench import checkpointers, fast_path
 
@@ -90,6 +106,21 @@ def parser() -> argparse.ArgumentParser:
     d.add_argument("--orders", dest="seed_orders", type=int, help="orders (default 10000)")
     d.add_argument("--force", action="store_true", help="rebuild even if a shop exists")
     d.set_defaults(func=seed)
+
+    m = sub.add_parser("sim", help="run the OpenAI-compatible LLM simulator as its own process")
+    m.add_argument("--host", help="bind address (default 127.0.0.1)")
+    m.add_argument("--port", type=int, help="port (default 8300)")
+    m.add_argument("--ttft-ms", dest="sim_ttft_ms", type=float, help="time to first token (SWITCHYARD_SIM_TTFT_MS)")
+    m.add_argument("--tokens-per-s", dest="sim_tokens_per_s", type=float, help="SWITCHYARD_SIM_TOKENS_PER_S")
+    m.add_argument(
+        "--faults",
+        dest="sim_faults",
+        type=json.loads,
+        help='fault rates as JSON, e.g. \'{"429": 0.05, "cut": 0.01}\' (SWITCHYARD_SIM_FAULTS)',
+    )
+    m.add_argument("--seed", dest="sim_seed", type=int, help="fault draw seed (SWITCHYARD_SIM_SEED)")
+    m.add_argument("--log-level", dest="log_level", help="debug|info|warning")
+    m.set_defaults(func=sim)
 
     b = sub.add_parser("bench", help="run a benchmark (see bench/README.md)")
     b.add_argument("name", choices=["fast-path", "checkpointers"], help="which benchmark")
