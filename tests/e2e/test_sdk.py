@@ -154,3 +154,28 @@ async def test_follow_up_turns_in_one_thread(client: Any) -> None:
     )
     assert second["route"]["intent"] == "order_status" and "#10013" in second["answer"]
     assert len(second["messages"]) == 4
+
+
+async def test_complex_question_streams_agent_tokens_as_messages_tuple(client: Any, server: ServerProcess) -> None:
+    thread = await client.threads.create()
+    question = {"messages": [{"role": "user", "content": "Which items are in #10014, and what did they cost?"}]}
+    parts = [
+        p
+        async for p in client.runs.stream(
+            thread["thread_id"], "support", input=question, stream_mode=["messages-tuple", "values", "custom"]
+        )
+    ]
+    final = [p.data for p in parts if p.event == "values"][-1]
+    assert final["route"]["intent"] == "complex" and final["usage"]["calls"] >= 2
+    streamed: dict[str, str] = {}
+    for part in parts:
+        if part.event == "messages":
+            message, metadata = part.data
+            streamed[message["id"]] = streamed.get(message["id"], "") + (message.get("content") or "")
+            assert metadata["langgraph_node"] != "route"  # the router's JSON never reaches the chat
+    assert final["answer"] in streamed.values()
+    async with httpx.AsyncClient() as http:
+        health = (await http.get(f"{server.url}/health")).json()
+    assert health["mode"]["llm"] == "simulated"
+    assert health["checks"]["llm"]["breaker"]["state"] == "closed"
+    assert "SIMULATOR" in server.log.read_text()  # and the startup log says so plainly
