@@ -10,14 +10,13 @@ from __future__ import annotations
 from typing import Any
 
 from langchain_core.messages import AIMessage, AnyMessage, HumanMessage, SystemMessage
-from langgraph.config import get_stream_writer
 from langgraph.runtime import Runtime
 
 from infra.llm.retry import LlmUnavailable
 from infra.settings import get_settings
 from nodes.agent_tools import AGENT_TOOLS
 from nodes.deps import current_llm
-from nodes.ladder import degrade, remember_answer
+from nodes.ladder import degrade, remember_answer, report_gate_wait
 from nodes.limits import deadline, over_budget
 from nodes.state import Context, SupportState
 
@@ -71,8 +70,7 @@ async def agent(state: SupportState, runtime: Runtime[Context]) -> dict[str, Any
         )
     except LlmUnavailable as exc:
         return await degrade(state, f"LLM unavailable: {exc.code}")
-    if result.waited_s > 0.001:
-        get_stream_writer()({"type": "llm_gate", "role": "agent", "waited_s": round(result.waited_s, 4)})
+    report_gate_wait("agent", result.waited_s)
     update: dict[str, Any] = {
         "messages": [result.message],
         "usage": result.usage,

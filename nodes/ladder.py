@@ -57,6 +57,12 @@ async def degrade(state: SupportState, reason: str, template: str | None = None)
     return _answered(templates.handoff("the assistant is unavailable"), "human_handoff", reason)
 
 
+def report_gate_wait(role: str, waited_s: float) -> None:
+    """Time an LLM call queued at the gate, as a `custom` stream event (only when it waited)."""
+    if waited_s > 0.001:
+        get_stream_writer()({"type": "llm_gate", "role": role, "waited_s": round(waited_s, 4)})
+
+
 def template_answer(answer: str, reason: str) -> dict[str, Any]:
     """Rung 3 directly: the deterministic answer stands when the LLM could not improve on it."""
     return _answered(answer, "template", reason)

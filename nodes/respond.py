@@ -18,7 +18,7 @@ from langgraph.runtime import Runtime
 from infra.llm.retry import LlmUnavailable
 from infra.settings import get_settings
 from nodes.deps import current_llm
-from nodes.ladder import template_answer
+from nodes.ladder import report_gate_wait, template_answer
 from nodes.limits import deadline
 from nodes.state import Context, SupportState
 
@@ -79,6 +79,7 @@ async def rephrase(state: SupportState, draft: str, runtime: Runtime[Context]) -
         )
     except LlmUnavailable as exc:
         return {**fallback, **template_answer(draft, f"responder unavailable: {exc.code}")}
+    report_gate_wait("responder", result.waited_s)
     phrased = result.message.text
     lost = missing_facts(draft, phrased)
     if lost:

@@ -6,8 +6,10 @@ from typing import Any
 
 from langgraph.runtime import Runtime
 
+from infra.llm.service import LlmResult
 from infra.settings import get_settings
 from nodes.deps import current_llm
+from nodes.ladder import report_gate_wait
 from nodes.limits import deadline
 from nodes.state import NO_USAGE, Context, SupportState, add_usage
 from routers.cascade import DEFAULT_TIERS, decide
@@ -25,7 +27,7 @@ async def route(state: SupportState, runtime: Runtime[Context]) -> dict[str, Any
         previous_intent=previous["intent"] if previous else None,
     )
     settings = get_settings()
-    spent: list[dict[str, Any]] = []
+    calls: list[LlmResult] = []
     tiers: tuple[TierFunction, ...] = DEFAULT_TIERS
     if settings.llm_router:
         priority = runtime.context.priority if runtime.context else "interactive"
@@ -35,13 +37,14 @@ async def route(state: SupportState, runtime: Runtime[Context]) -> dict[str, Any
                 await current_llm(),
                 priority=priority,
                 deadline=deadline(state, settings),
-                on_usage=spent.append,
+                on_result=calls.append,
             ),
         )
     update: dict[str, Any] = {"route": await decide(query, tiers)}
-    if spent:
+    if calls:
         usage = dict(NO_USAGE)
-        for item in spent:
-            usage = add_usage(usage, item)
+        for call in calls:
+            usage = add_usage(usage, call.usage)
+            report_gate_wait("router", call.waited_s)
         update["usage"] = usage
     return update

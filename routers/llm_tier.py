@@ -8,7 +8,6 @@ the client's chat stream (the call is tagged `nostream`).
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 from langchain_core.messages import HumanMessage, SystemMessage
 from langchain_core.runnables import RunnableConfig
@@ -16,7 +15,7 @@ from langgraph.constants import TAG_NOSTREAM
 from pydantic import BaseModel, Field
 
 from infra.llm.retry import LlmUnavailable
-from infra.llm.service import LlmService, Priority
+from infra.llm.service import LlmResult, LlmService, Priority
 from routers.types import Decision, Intent, Query, TierFunction
 
 ROUTER_PROMPT = (
@@ -49,9 +48,9 @@ def llm_tier(
     *,
     priority: Priority,
     deadline: float | None,
-    on_usage: Callable[[dict[str, Any]], None],
+    on_result: Callable[[LlmResult], None],
 ) -> TierFunction:
-    """A tier bound to this run: gate priority, deadline, and where its usage goes."""
+    """A tier bound to this run: gate priority, deadline, and who hears of each call (usage, gate wait)."""
     # The run's callbacks come along through the context; the tag keeps the JSON out of the chat stream.
     quiet: RunnableConfig = {"tags": [TAG_NOSTREAM]}
 
@@ -71,7 +70,7 @@ def llm_tier(
             )
         except LlmUnavailable as exc:
             return _default(query, f"LLM tier unavailable ({exc.code}); default intent")
-        on_usage(result.usage)
+        on_result(result)
         choice = result.parsed
         if not isinstance(choice, IntentChoice):
             return _default(query, "LLM tier answered outside the intent schema; default intent")

@@ -160,6 +160,22 @@ class RunExecutor:
             thread.status = "error" if status == "error" else "interrupted" if paused else "idle"
             thread.updated_at = now()
         await self.records.put_run(run, thread)
+        usage = values.get("usage") if isinstance(values, dict) else None
+        log.info(
+            "run %s finished: %s",
+            run.run_id,
+            status,
+            extra={"run_id": run.run_id, "thread_id": run.thread_id, "status": status, "usage": usage},
+        )
+        if usage and usage.get("calls"):
+            log.info(
+                "run %s LLM usage: %s calls, %s prompt + %s completion tokens, $%.6f",
+                run.run_id,
+                usage["calls"],
+                usage["prompt_tokens"],
+                usage["completion_tokens"],
+                usage["cost_usd"],
+            )
         return values
 
 

@@ -87,18 +87,18 @@ def test_money_moving_tools_are_never_offered() -> None:
 
 
 async def test_llm_tier_classifies_with_structured_output(llm: Callable[..., LlmService]) -> None:
-    spent: list[dict[str, Any]] = []
-    tier = llm_tier(llm(), priority="interactive", deadline=None, on_usage=spent.append)
+    calls: list[Any] = []
+    tier = llm_tier(llm(), priority="interactive", deadline=None, on_result=calls.append)
     text = "could the cost of #10009 go back onto my card? it arrived damaged"
     decision = await tier(Query(text=text, entities=extract_entities(text)))
     assert decision is not None and decision["tier"] == "llm"
     assert decision["intent"] in {"order_status", "refund"} and decision["reason"].startswith("llm: ")
-    assert spent and spent[0]["calls"] == 1 and spent[0]["prompt_tokens"] > 0
+    assert calls and calls[0].usage["calls"] == 1 and calls[0].usage["prompt_tokens"] > 0
 
 
 async def test_llm_tier_failure_falls_to_default_with_the_reason(llm: Callable[..., LlmService]) -> None:
     tier = llm_tier(
-        llm(sim_faults={"500": 1.0}, **FAST_FAILS), priority="interactive", deadline=None, on_usage=lambda _: None
+        llm(sim_faults={"500": 1.0}, **FAST_FAILS), priority="interactive", deadline=None, on_result=lambda _: None
     )
     decision = await tier(Query(text="hm, something odd", entities=extract_entities("")))
     assert decision is not None
@@ -271,3 +271,36 @@ def test_fact_check_catches_a_dropped_or_changed_fact() -> None:
     assert missing_facts(draft, draft) == set()
     assert missing_facts(draft, "Refund of 79.90 USD for order #10002 issued 2026-10-17, id 1983.") == {"79.99 USD"}
     assert "#10002" in missing_facts(draft, "Your refund of 79.99 USD was issued on 2026-10-17 (id 1983).")
+
+
+@pytest.mark.parametrize(
+    ("marker", "overrides"),
+    [
+        ("[sim:fault=stall x1,stall=2]", {"llm_timeout_s": 0.3}),
+        ("[sim:fault=timeout x1,stall=2]", {"llm_timeout_s": 0.3}),
+        ("[sim:fault=cut x1]", {}),
+        ("[sim:fault=bad_tool_json x1]", {}),
+    ],
+)
+async def test_each_fault_is_retried_then_answered(
+    graph: Any, llm: Callable[..., LlmService], marker: str, overrides: dict[str, Any]
+) -> None:
+    service = llm(**FAST_FAILS, **overrides)
+    state = await ask(graph, f"{marker.replace(' x', 'x')} {COMPLEX}")
+    assert state["degraded"] is None and "#10014" in state["answer"]
+    fault = marker.split("=")[1].split(" ")[0]
+    assert (await sim_stats(service))["faults"] == {fault: 1}
+
+
+async def test_gate_wait_is_a_stream_event(graph: Any, llm: Callable[..., LlmService]) -> None:
+    llm(llm_max_concurrency=1, sim_ttft_ms=150)
+
+    async def custom_events(text: str) -> list[Any]:
+        parts = graph.astream(
+            {"messages": [{"role": "user", "content": text}]}, new_thread(), stream_mode="custom", version="v2"
+        )
+        return [p["data"] async for p in parts]
+
+    first, second = await asyncio.gather(custom_events(COMPLEX), custom_events(COMPLEX))
+    waits = [e for e in first + second if e.get("type") == "llm_gate"]
+    assert waits and all(e["waited_s"] > 0 for e in waits)

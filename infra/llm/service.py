@@ -17,7 +17,7 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage
 from langchain_core.runnables import RunnableConfig
 from langchain_core.tools import BaseTool
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 
 from infra.llm.breaker import BreakerRegistry
 from infra.llm.cache import ResponseCache, cache_key
@@ -96,7 +96,10 @@ class LlmService:
             runnable = model.with_structured_output(schema, method="json_schema", include_raw=True)
 
         async def attempt() -> tuple[AIMessage, Any]:
-            output = await runnable.ainvoke(list(messages), config)
+            try:
+                output = await runnable.ainvoke(list(messages), config)
+            except ValidationError as exc:  # structured output that is not valid JSON for the schema
+                raise MalformedToolCall("the model's structured output did not match the schema") from exc
             if schema is not None and not tools:
                 return output["raw"], output["parsed"]
             if output.invalid_tool_calls and not output.tool_calls:

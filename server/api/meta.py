@@ -50,6 +50,7 @@ async def health(s: Services = Depends(services)) -> JSONResponse:
         "simulated": s.settings.llm_simulated,
         "breaker": snapshot,
         "gate": {"queue_depth": s.llm.gate.queue_depth(), **asdict(s.llm.gate.stats())},
+        "cache": {"responses": asdict(s.llm.responses.stats()), "answers": asdict(s.llm.answers.stats())},
     }
     healthy = all(c["ok"] for c in checks.values())
     body = {
