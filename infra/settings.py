@@ -29,6 +29,9 @@ class Settings(BaseSettings):
     # Browser origins allowed by CORS. LangGraph Studio runs on smith.langchain.com.
     cors_origins: list[str] = ["*"]
 
+    # Runs executing at once in this process; more wait their turn (pending), so a burst
+    # shares the CPU in order instead of every run missing its deadline together.
+    max_running_runs: int = 64
     # Streaming.
     heartbeat_seconds: float = 5.0
     event_ttl_seconds: float = 3600.0

@@ -79,3 +79,8 @@ def faq(articles: list[dict[str, Any]]) -> str:
 
 def handoff(reason: str) -> str:
     return f"I'm passing this conversation to a human agent ({reason}). Someone will reply shortly."
+
+
+def refund_rejected(order_id: int, message: str | None) -> str:
+    why = f": {message}" if message else ""
+    return f"The refund for order #{order_id} was not approved{why}."

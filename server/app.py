@@ -73,7 +73,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     if recovered:
         log.warning("marked %d interrupted run(s) from a previous process as error", recovered)
     events = MemoryEventLog(ttl_seconds=settings.event_ttl_seconds)
-    executor = RunExecutor(records, events)
+    executor = RunExecutor(records, events, settings.max_running_runs)
     graphs = {graph_id: build(checkpointer=checkpointer, store=memory_store) for graph_id, build in GRAPHS.items()}
     app.state.services = Services(settings, graphs, records, events, executor, memory_store, llm)
     log.info("switchyard ready: db=%s graphs=%s", settings.db, sorted(graphs))

@@ -56,9 +56,10 @@ def public_error(exc: BaseException) -> dict[str, str]:
 
 
 class RunExecutor:
-    def __init__(self, records: RecordStore, events: EventLog) -> None:
+    def __init__(self, records: RecordStore, events: EventLog, max_running: int = 64) -> None:
         self.records = records
         self.events = events
+        self._running = asyncio.Semaphore(max_running)
         self._tasks: dict[str, asyncio.Task[Any]] = {}
         self._threads = KeyedLock()
         self._stopping = False
@@ -95,7 +96,7 @@ class RunExecutor:
         failure: dict[str, str] | None = None
         try:
             try:
-                async with self._threads.hold(run.thread_id):
+                async with self._threads.hold(run.thread_id), self._running:
                     failure = await self._stream(run, request)
                 status = "success" if failure is None else "error"
             except asyncio.CancelledError:

@@ -49,6 +49,8 @@ class LlmService:
     # Whole answers for the ladder's second rung (see nodes.ladder).
     answers: ResponseCache[dict[str, Any]]
     policy: RetryPolicy = field(default_factory=RetryPolicy)
+    # Models with their tools or schema bound, built once: binding re-renders JSON schemas every time.
+    _bound: dict[tuple[Role, tuple[str, ...], str | None], Any] = field(default_factory=dict)
 
     @classmethod
     def from_settings(cls, settings: Settings, models: Mapping[Role, BaseChatModel] | None = None) -> LlmService:
@@ -62,6 +64,18 @@ class LlmService:
             answers=ResponseCache(settings.llm_cache_entries, settings.llm_cache_ttl_s),
             policy=RetryPolicy(settings.llm_max_attempts, settings.llm_backoff_base_s, settings.llm_backoff_max_s),
         )
+
+    def _runnable(self, role: Role, tools: Sequence[BaseTool] | None, schema: type[BaseModel] | None) -> Any:
+        key = (role, tuple(t.name for t in tools or ()), schema.__qualname__ if schema else None)
+        if key not in self._bound:
+            model = self.models[role]
+            if tools:
+                self._bound[key] = model.bind_tools(list(tools))
+            elif schema is not None:
+                self._bound[key] = model.with_structured_output(schema, method="json_schema", include_raw=True)
+            else:
+                self._bound[key] = model
+        return self._bound[key]
 
     @property
     def endpoint(self) -> str:
@@ -80,7 +94,6 @@ class LlmService:
         cache_deps: Mapping[str, str] | None = None,
     ) -> LlmResult:
         """One LLM call. `cache_deps` makes it cacheable (None: never cached)."""
-        model = self.models[role]
         name = model_name(role, self.settings)
         params = {"tools": [t.name for t in tools or ()], "schema": schema.__name__ if schema else None}
         key = cache_key(name, list(messages), params)
@@ -89,11 +102,7 @@ class LlmService:
             message = hit.message.model_copy(update={"id": None})
             return LlmResult(message, Usage().as_dict(), hit.parsed, 0.0, cached=True)
 
-        runnable: Any = model
-        if tools:
-            runnable = model.bind_tools(list(tools))
-        elif schema is not None:
-            runnable = model.with_structured_output(schema, method="json_schema", include_raw=True)
+        runnable = self._runnable(role, tools, schema)
 
         async def attempt() -> tuple[AIMessage, Any]:
             try:
