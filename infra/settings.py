@@ -36,6 +36,9 @@ class Settings(BaseSettings):
     heartbeat_seconds: float = 5.0
     event_ttl_seconds: float = 3600.0
 
+    # Refunds above this amount (in the order's currency) wait for a human's approval.
+    refund_approval_limit: float = 100.00
+
     # The demo shop.
     seed: int = 42
     tool_latency_ms: float = 0.0

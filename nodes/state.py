@@ -74,6 +74,8 @@ class Context:
     responder: bool | None = None
     # Who waits first at the LLM gate: interactive before background before eval.
     priority: Literal["interactive", "background", "eval"] = "interactive"
+    # Refunds above this (in the order's currency) wait for a human.
+    refund_approval_limit: float | None = None
 
 
 def order_id_of(state: SupportState) -> int:

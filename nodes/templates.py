@@ -84,3 +84,10 @@ def handoff(reason: str) -> str:
 def refund_rejected(order_id: int, message: str | None) -> str:
     why = f": {message}" if message else ""
     return f"The refund for order #{order_id} was not approved{why}."
+
+
+def refund_not_possible(order_id: int) -> str:
+    return (
+        f"I couldn't issue the refund for order #{order_id}: the refundable balance changed since it was "
+        "approved. A human agent will look at it."
+    )

@@ -42,10 +42,18 @@ def next_step(state: Mapping[str, Any]) -> Step | list[str]:
     return _PATHS[intent]
 
 
-def after_assessment(state: Mapping[str, Any]) -> Literal["issue_refund", "respond"]:
-    """The seam before money moves: only an eligible assessment reaches `issue_refund`."""
+def after_assessment(state: Mapping[str, Any]) -> Literal["approval", "issue_refund", "respond"]:
+    """The seam before money moves: a proposal waits for a human; an eligible assessment within
+    the limit is refunded at once; anything else is declined."""
     refund = state.get("refund") or {}
+    if refund.get("proposal"):
+        return "approval"
     return "issue_refund" if refund.get("assessment", {}).get("eligible") else "respond"
+
+
+def after_approval(state: Mapping[str, Any]) -> Literal["issue_refund", "respond"]:
+    """Approved or edited: refund the approved amount. Rejected: say so."""
+    return "issue_refund" if (state.get("refund") or {}).get("approved_cents") else "respond"
 
 
 def after_agent(state: Mapping[str, Any]) -> list[Send] | Literal["respond"]:

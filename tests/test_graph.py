@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from langgraph.types import Command
 
 from graphs.support import build
 from infra.persistence.checkpointer import open_checkpointer
@@ -62,13 +63,70 @@ async def test_replaying_the_refund_step_does_not_refund_twice(graph: Any, shop:
     assert len((await shop.get_payment_history(fixtures.REFUNDABLE_ORDER)).refunds) == 1
 
 
-async def test_refund_outside_window_is_declined_with_the_reason(graph: Any, shop: Any) -> None:
-    state = await ask(graph, thread(), f"I'd like my money back for order {fixtures.OUTSIDE_WINDOW_ORDER}")
-    assessment = state["refund"]["assessment"]
-    assert assessment["eligible"] is False
-    assert "outside_window" in [r["code"] for r in assessment["reasons"]]
-    assert "can't refund" in state["answer"]
+async def test_refund_outside_policy_waits_for_a_human_who_rejects(graph: Any, shop: Any) -> None:
+    config = thread()
+    state = await ask(graph, config, f"I'd like my money back for order {fixtures.OUTSIDE_WINDOW_ORDER}")
+    assert "outside_window" in [r["code"] for r in state["refund"]["assessment"]["reasons"]]
+    request = state["__interrupt__"][0].value
+    assert request["action_requests"][0]["name"] == "issue_refund"
+    assert request["review_configs"][0]["allowed_decisions"] == ["approve", "edit", "reject"]
+    assert "outside policy" in request["action_requests"][0]["description"]
+    done = await graph.ainvoke(
+        Command(resume={"decisions": [{"type": "reject", "message": "policy is policy"}]}), config
+    )
+    assert (
+        done["answer"] == f"The refund for order #{fixtures.OUTSIDE_WINDOW_ORDER} was not approved: policy is policy."
+    )
     assert len((await shop.get_payment_history(fixtures.OUTSIDE_WINDOW_ORDER)).refunds) == 0
+
+
+async def test_large_refund_is_approved_once(graph: Any, shop: Any) -> None:
+    config = thread()
+    state = await ask(graph, config, f"refund order #{fixtures.LARGE_REFUNDABLE_ORDER}")
+    args = state["__interrupt__"][0].value["action_requests"][0]["args"]
+    assert args == {
+        "order_id": fixtures.LARGE_REFUNDABLE_ORDER,
+        "amount": 1249.0,
+        "currency": "USD",
+        "reason": "customer request via support agent",
+    }
+    done = await graph.ainvoke(Command(resume={"decisions": [{"type": "approve"}]}), config)
+    assert done["refund"]["receipt"]["amount_cents"] == 124900 and done["refund"]["receipt"]["created"]
+    assert len((await shop.get_payment_history(fixtures.LARGE_REFUNDABLE_ORDER)).refunds) == 1
+
+
+async def test_an_edit_may_only_lower_the_amount(graph: Any, shop: Any) -> None:
+    config = thread()
+    await ask(graph, config, f"refund order #{fixtures.LARGE_REFUNDABLE_ORDER}")
+    higher = {
+        "decisions": [
+            {
+                "type": "edit",
+                "edited_action": {
+                    "name": "issue_refund",
+                    "args": {"order_id": fixtures.LARGE_REFUNDABLE_ORDER, "amount": 5000, "currency": "USD"},
+                },
+            }
+        ]
+    }
+    again = await graph.ainvoke(Command(resume=higher), config)
+    assert "may only lower the amount" in again["__interrupt__"][0].value["action_requests"][0]["description"]
+    lower = {
+        "decisions": [
+            {
+                "type": "edit",
+                "edited_action": {
+                    "name": "issue_refund",
+                    "args": {"order_id": fixtures.LARGE_REFUNDABLE_ORDER, "amount": 200.5, "currency": "USD"},
+                },
+            }
+        ]
+    }
+    done = await graph.ainvoke(Command(resume=lower), config)
+    assert done["refund"]["receipt"]["amount_cents"] == 20050
+    assert [r.amount_cents for r in (await shop.get_payment_history(fixtures.LARGE_REFUNDABLE_ORDER)).refunds] == [
+        20050
+    ]
 
 
 async def test_order_status_then_follow_ups_keep_the_conversation(graph: Any, shop: Any) -> None:

@@ -24,6 +24,7 @@ from server import views
 from server.api.threads import existing_thread, valid_thread_id
 from server.errors import ApiError, Conflict, NotFound, Unprocessable
 from server.execution import RunRequest, graph_input
+from server.hitl import validate_resume
 from server.schemas import SUPPORTED_MULTITASK, UNSUPPORTED_RUN_FIELDS, RunCreate
 from server.services import Services, services
 from server.sse import STREAM_MODES, frame
@@ -85,6 +86,12 @@ async def start_run(s: Services, thread_id: str | None, body: RunCreate, *, stat
         thread = found or ThreadRecord(thread_id=thread_id)
     if body.multitask_strategy == "reject" and s.executor.active_on_thread(thread.thread_id):
         raise Conflict("Thread is already running a run; multitask_strategy is 'reject'.", code="thread_busy")
+    if body.command is not None and body.command.resume is not None:
+        if thread.status != "interrupted":
+            raise Conflict(
+                "The thread is not waiting for input; there is nothing to resume.", code="thread_not_interrupted"
+            )
+        validate_resume(thread.interrupts, body.command.resume)
 
     run_id = str(uuid7())
     aid = views.assistant_id(graph_id)

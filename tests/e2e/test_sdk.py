@@ -65,7 +65,12 @@ async def test_stream_in_several_modes_at_once(client: Any) -> None:
 
 async def test_wait_state_history_and_thread_search(client: Any) -> None:
     thread = await client.threads.create(metadata={"owner": "e2e-wait"})
-    result = await client.runs.wait(thread["thread_id"], "support", input=refund(fixtures.APPAREL_GBP_ORDER))
+    result = await client.runs.wait(
+        thread["thread_id"],
+        "support",
+        input=refund(fixtures.APPAREL_GBP_ORDER),
+        context={"refund_approval_limit": 1000},  # a per-run setting: no approval needed here
+    )
     assert result["refund"]["receipt"]["order_id"] == fixtures.APPAREL_GBP_ORDER
 
     state = await client.threads.get_state(thread["thread_id"])
