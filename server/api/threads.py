@@ -1,13 +1,15 @@
-"""Threads: create, search, read, patch, delete; state, history and state updates."""
+"""Threads: create, search, read, patch, delete, copy; state, history and state updates."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, Query, Response
 from langchain_core.runnables import RunnableConfig
 from langchain_core.utils.uuid import uuid7
+from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.errors import InvalidUpdateError
 from langgraph.pregel import Pregel
 
@@ -15,6 +17,7 @@ from infra.persistence.records import ThreadQuery, ThreadRecord, now
 from server import views
 from server.errors import ApiError, Conflict, NotFound, Unprocessable
 from server.schemas import (
+    CheckpointConfig,
     HistoryRequest,
     StateAtCheckpoint,
     StateUpdate,
@@ -76,6 +79,27 @@ def checkpoint_config(thread_id: str, checkpoint: dict[str, Any] | None = None) 
     return {"configurable": {**configurable, "thread_id": thread_id}}
 
 
+def checkpoint_fields(checkpoint: CheckpointConfig | str | None) -> dict[str, Any]:
+    """A checkpoint reference as flat fields. Clients send the SDK's `{"checkpoint_id": ...}`,
+    a whole config `{"configurable": {"checkpoint_id": ...}}` (as `get_state` returns it),
+    or a bare checkpoint id."""
+    if checkpoint is None:
+        return {}
+    if isinstance(checkpoint, str):
+        return {"checkpoint_id": checkpoint}
+    fields = checkpoint.model_dump()
+    nested = fields.pop("configurable", None)
+    if nested is not None and not isinstance(nested, dict):
+        raise Unprocessable("A checkpoint's 'configurable' must be an object.", code="invalid_request")
+    fields.update({k: v for k, v in (nested or {}).items() if v is not None})
+    return fields
+
+
+def checkpointer_of(graph: Pregel | None) -> BaseCheckpointSaver[Any] | None:
+    saver = graph.checkpointer if graph is not None else None
+    return saver if isinstance(saver, BaseCheckpointSaver) else None
+
+
 @router.post("")
 async def create(body: ThreadCreate, s: Services = Depends(services)) -> dict[str, Any]:
     thread_id = valid_thread_id(body.thread_id) if body.thread_id else str(uuid7())
@@ -116,6 +140,27 @@ async def patch(thread_id: str, body: ThreadPatch, s: Services = Depends(service
     return views.thread(thread)
 
 
+@router.post("/{thread_id}/copy")
+async def copy(thread_id: str, s: Services = Depends(services)) -> dict[str, Any]:
+    """A new thread with the original's metadata, values, interrupts and every checkpoint
+    (so its history and time travel work as on the original); runs are not copied."""
+    thread = await existing_thread(s, thread_id)
+    if s.executor.active_on_thread(thread.thread_id):
+        raise Conflict("Thread is busy with a run; copy it when the run ends.", code="thread_busy")
+    copied = ThreadRecord(
+        thread_id=str(uuid7()),
+        metadata=dict(thread.metadata),
+        values=thread.values,
+        interrupts=thread.interrupts,
+        config=thread.config,
+    )
+    saver = checkpointer_of(thread_graph(s, thread))
+    if saver is not None:  # checkpoints first: a record never points at missing state
+        await saver.acopy_thread(thread.thread_id, copied.thread_id)
+    await s.records.put_thread(copied)
+    return views.thread(copied)
+
+
 @router.delete("/{thread_id}", status_code=204)
 async def delete(thread_id: str, s: Services = Depends(services)) -> Response:
     thread = await existing_thread(s, thread_id)
@@ -135,9 +180,11 @@ async def _state(s: Services, thread_id: str, checkpoint: dict[str, Any] | None,
     if graph is None:
         return EMPTY_STATE
     snapshot = await graph.aget_state(checkpoint_config(thread.thread_id, checkpoint), subgraphs=subgraphs)  # type: ignore[arg-type]
-    if checkpoint and checkpoint.get("checkpoint_id") and not snapshot.config:
+    # With nothing saved, LangGraph echoes the requested config back; only a saved checkpoint has a timestamp.
+    saved = snapshot.created_at is not None
+    if checkpoint and checkpoint.get("checkpoint_id") and not saved:
         raise NotFound(f"Checkpoint '{checkpoint['checkpoint_id']}' not found.", code="checkpoint_not_found")
-    return views.state(snapshot) if snapshot.config else EMPTY_STATE
+    return views.state(snapshot) if saved else EMPTY_STATE
 
 
 @router.get("/{thread_id}/state")
@@ -154,7 +201,7 @@ async def get_state_at(
 
 @router.post("/{thread_id}/state/checkpoint")
 async def post_state_at(thread_id: str, body: StateAtCheckpoint, s: Services = Depends(services)) -> dict[str, Any]:
-    return await _state(s, thread_id, body.checkpoint.model_dump(), body.subgraphs)
+    return await _state(s, thread_id, checkpoint_fields(body.checkpoint), body.subgraphs)
 
 
 @router.post("/{thread_id}/state")
@@ -163,7 +210,7 @@ async def update_state(thread_id: str, body: StateUpdate, s: Services = Depends(
     graph = require_graph(s, thread)
     if s.executor.active_on_thread(thread.thread_id):
         raise Conflict("Thread is busy with a run; try again when it ends.", code="thread_busy")
-    checkpoint = body.checkpoint.model_dump() if body.checkpoint else {}
+    checkpoint = checkpoint_fields(body.checkpoint)
     if body.checkpoint_id:
         checkpoint["checkpoint_id"] = body.checkpoint_id
     try:
@@ -189,25 +236,33 @@ async def update_state(thread_id: str, body: StateUpdate, s: Services = Depends(
     }
 
 
+# Keys the checkpointer can match as top-level metadata keys (it reads a dot as a JSON path).
+_FILTER_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
+
+
 async def _history(s: Services, thread_id: str, body: HistoryRequest) -> list[dict[str, Any]]:
+    """Checkpoints newest first: at most `limit`, older than `before`, whose metadata has
+    each key of `metadata` with that value, in the namespace of `checkpoint`."""
+    bad_keys = [key for key in body.metadata or {} if not _FILTER_KEY.match(key)]
+    if bad_keys:
+        raise Unprocessable(
+            f"metadata filter keys may use only letters, digits, '_' and '-': {bad_keys}", code="invalid_request"
+        )
     thread = await existing_thread(s, thread_id)
     graph = thread_graph(s, thread)
     if graph is None:
         return []
-    before = body.before
-    before_config = None
-    if isinstance(before, str):
-        before_config = checkpoint_config(thread.thread_id, {"checkpoint_id": before})
-    elif before is not None:
-        before_config = checkpoint_config(thread.thread_id, before.model_dump())
-    config = checkpoint_config(thread.thread_id, body.checkpoint.model_dump() if body.checkpoint else None)
+    before = checkpoint_fields(body.before)
+    # `before` without a checkpoint id means no bound; passed on, it would match nothing.
+    before_config = checkpoint_config(thread.thread_id, before) if before.get("checkpoint_id") else None
+    config = checkpoint_config(thread.thread_id, checkpoint_fields(body.checkpoint) or None)
     return [
         views.state(snapshot)
         async for snapshot in graph.aget_state_history(
             config,
             filter=body.metadata,
             before=before_config,
-            limit=body.limit,  # type: ignore[arg-type]
+            limit=body.limit,
         )
     ]
 
