@@ -12,7 +12,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from langchain_core.runnables import RunnableConfig
 from langgraph.errors import GraphRecursionError, InvalidUpdateError
@@ -29,6 +29,9 @@ log = logging.getLogger("switchyard.runs")
 
 # Exceptions whose class and message are safe and useful to show a client.
 _PUBLIC_ERRORS = (GraphRecursionError, InvalidUpdateError)
+
+
+CancelAction = Literal["interrupt", "rollback"]
 
 
 @dataclass
@@ -61,6 +64,7 @@ class RunExecutor:
         self.events = events
         self._running = asyncio.Semaphore(max_running)
         self._tasks: dict[str, asyncio.Task[Any]] = {}
+        self._cancelled: dict[str, CancelAction] = {}
         self._threads = KeyedLock()
         self._stopping = False
 
@@ -78,10 +82,16 @@ class RunExecutor:
         task = self._tasks.get(run_id)
         return None if task is None else await asyncio.shield(task)
 
-    async def cancel(self, run_id: str) -> bool:
+    def unfinished_on_thread(self, thread_id: str) -> list[str]:
+        """Runs of the thread executing or queued in this process, oldest first."""
+        return [run_id for run_id, task in self._tasks.items() if task.get_name() == thread_id and not task.done()]
+
+    async def cancel(self, run_id: str, action: CancelAction = "interrupt") -> bool:
+        """Stop a run. `interrupt` keeps the steps it completed; `rollback` deletes them and the run."""
         task = self._tasks.get(run_id)
         if task is None or task.done():
             return False
+        self._cancelled[run_id] = action
         task.cancel()
         return True
 
@@ -106,7 +116,10 @@ class RunExecutor:
                     "error": "Cancelled",
                     "message": "the server shut down during the run" if self._stopping else "the run was cancelled",
                 }
-            values = await self._finish(run, request, status, failure)
+            if self._cancelled.pop(run.run_id, None) == "rollback":
+                values = await self._roll_back(run, request)
+            else:
+                values = await self._finish(run, request, status, failure)
             await self.events.append(run.run_id, "end", b"null")
             if request.after is not None:
                 await request.after()
@@ -143,10 +156,20 @@ class RunExecutor:
             return failure
         return None
 
-    async def _finish(self, run: RunRecord, request: RunRequest, status: str, failure: dict[str, str] | None) -> Any:
-        """Record the outcome on the run and its thread; return the thread's values."""
-        run.status, run.updated_at = status, now()  # type: ignore[assignment]
-        run.error = failure["message"] if failure else None
+    async def _roll_back(self, run: RunRecord, request: RunRequest) -> Any:
+        """A rolled-back run leaves no trace: its checkpoints and its record go."""
+        checkpointer = request.graph.checkpointer
+        if checkpointer is not None and not isinstance(checkpointer, bool):
+            await checkpointer.adelete_for_runs([run.run_id])
+        await self.records.delete_run(run.run_id)
+        thread, values = await self._settle_thread(run, request, "interrupted")
+        if thread is not None:
+            await self.records.put_thread(thread)
+        log.info("run %s rolled back", run.run_id, extra={"run_id": run.run_id, "thread_id": run.thread_id})
+        return values
+
+    async def _settle_thread(self, run: RunRecord, request: RunRequest, status: str) -> tuple[Any, Any]:
+        """The thread record brought up to date with its latest checkpoint; and its values."""
         thread = await self.records.get_thread(run.thread_id)
         state = await request.graph.aget_state({"configurable": {"thread_id": run.thread_id}})
         values = to_jsonable(state.values)
@@ -160,6 +183,13 @@ class RunExecutor:
             paused = interrupts or (status == "success" and state.next)
             thread.status = "error" if status == "error" else "interrupted" if paused else "idle"
             thread.updated_at = now()
+        return thread, values
+
+    async def _finish(self, run: RunRecord, request: RunRequest, status: str, failure: dict[str, str] | None) -> Any:
+        """Record the outcome on the run and its thread; return the thread's values."""
+        run.status, run.updated_at = status, now()  # type: ignore[assignment]
+        run.error = failure["message"] if failure else None
+        thread, values = await self._settle_thread(run, request, status)
         await self.records.put_run(run, thread)
         usage = values.get("usage") if isinstance(values, dict) else None
         log.info(

@@ -14,7 +14,6 @@ from pydantic import BaseModel, ConfigDict, Field
 from server.sse import StreamMode
 
 MultitaskStrategy = Literal["reject", "enqueue", "interrupt", "rollback"]
-SUPPORTED_MULTITASK: frozenset[str] = frozenset({"reject", "enqueue"})
 
 
 class Body(BaseModel):

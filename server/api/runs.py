@@ -23,9 +23,9 @@ from infra.persistence.records import FINAL_RUN_STATUSES, RunRecord, ThreadRecor
 from server import views
 from server.api.threads import existing_thread, valid_thread_id
 from server.errors import ApiError, Conflict, NotFound, Unprocessable
-from server.execution import RunRequest, graph_input
+from server.execution import CancelAction, RunRequest, graph_input
 from server.hitl import validate_resume
-from server.schemas import SUPPORTED_MULTITASK, UNSUPPORTED_RUN_FIELDS, RunCreate
+from server.schemas import UNSUPPORTED_RUN_FIELDS, RunCreate
 from server.services import Services, services
 from server.sse import STREAM_MODES, frame
 
@@ -38,11 +38,6 @@ def _refuse_unsupported(body: RunCreate) -> None:
     for name in UNSUPPORTED_RUN_FIELDS:
         if getattr(body, name) not in (None, [], 0):
             raise Unprocessable(f"'{name}' is not supported by this server.", code="unsupported_field")
-    if body.multitask_strategy not in SUPPORTED_MULTITASK:
-        raise Unprocessable(
-            f"multitask_strategy '{body.multitask_strategy}' is not supported; use 'enqueue' or 'reject'.",
-            code="unsupported_field",
-        )
     unknown = set(body.config or {}) - _CONFIG_KEYS
     if unknown:
         raise Unprocessable(f"config keys not supported: {sorted(unknown)}", code="unsupported_field")
@@ -84,7 +79,7 @@ async def start_run(s: Services, thread_id: str | None, body: RunCreate, *, stat
         if found is None and body.if_not_exists != "create":
             raise NotFound(f"Thread '{thread_id}' not found.", code="thread_not_found")
         thread = found or ThreadRecord(thread_id=thread_id)
-    if body.multitask_strategy == "reject" and s.executor.active_on_thread(thread.thread_id):
+    if body.multitask_strategy == "reject" and s.executor.unfinished_on_thread(thread.thread_id):
         raise Conflict("Thread is already running a run; multitask_strategy is 'reject'.", code="thread_busy")
     if body.command is not None and body.command.resume is not None:
         if thread.status != "interrupted":
@@ -93,6 +88,10 @@ async def start_run(s: Services, thread_id: str | None, body: RunCreate, *, stat
             )
         validate_resume(thread.interrupts, body.command.resume)
 
+    if body.multitask_strategy in ("interrupt", "rollback"):
+        # The runs already there stop; the new one then takes the thread (they hold its lock until done).
+        for active in s.executor.unfinished_on_thread(thread.thread_id):
+            await s.executor.cancel(active, body.multitask_strategy)
     run_id = str(uuid7())
     aid = views.assistant_id(graph_id)
     thread.metadata = {**thread.metadata, "graph_id": graph_id, "assistant_id": aid}
@@ -245,6 +244,24 @@ async def get(thread_id: str, run_id: str, s: Services = Depends(services)) -> d
 async def join(thread_id: str, run_id: str, s: Services = Depends(services)) -> Response:
     run = await _existing_run(s, thread_id, run_id)
     return Response(dumps(await _final_values(s, run)), media_type="application/json")
+
+
+@router.post("/threads/{thread_id}/runs/{run_id}/cancel")
+async def cancel(
+    thread_id: str,
+    run_id: str,
+    wait: bool = False,
+    action: CancelAction = "interrupt",
+    s: Services = Depends(services),
+) -> dict[str, Any]:
+    """Stop a pending or running run: `interrupt` keeps its completed steps, `rollback` deletes them
+    and the run. With `wait`, answer once the run has stopped."""
+    run = await _existing_run(s, thread_id, run_id)
+    if not await s.executor.cancel(run.run_id, action):
+        raise Conflict(f"Run '{run_id}' is not pending or running.", code="run_not_active")
+    if wait:
+        await s.executor.wait(run.run_id)
+    return {}
 
 
 @router.get("/threads/{thread_id}/runs/{run_id}/stream")

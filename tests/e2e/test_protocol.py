@@ -96,7 +96,7 @@ def test_studio_cors_preflight_with_private_network(http: httpx.Client) -> None:
         (
             "post",
             "/runs/wait",
-            {"assistant_id": "support", "multitask_strategy": "rollback"},
+            {"assistant_id": "support", "after_seconds": 5},
             422,
             "unsupported_field",
         ),
