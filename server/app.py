@@ -18,7 +18,6 @@ from graphs.registry import GRAPHS
 from infra.llm.service import LlmService
 from infra.persistence.checkpointer import open_checkpointer
 from infra.persistence.events import MemoryEventLog
-from infra.persistence.records import now
 from infra.persistence.sqlite import connect
 from infra.persistence.sqlite_records import SqliteRecordStore
 from infra.settings import Settings, db_paths, get_settings
@@ -27,26 +26,11 @@ from server import errors
 from server.api import assistants, meta, runs, store, threads
 from server.execution import RunExecutor
 from server.middleware import PlainTextJson
+from server.recovery import resume_unfinished
 from server.services import Services
 from shop.tools import Shop
 
 log = logging.getLogger("switchyard.server")
-
-
-async def recover_unfinished(records: SqliteRecordStore) -> int:
-    """Runs left pending or running by a process that died are marked `error`, with why."""
-    runs = await records.unfinished_runs()
-    for run in runs:
-        run.status, run.error, run.updated_at = (
-            "error",
-            "the server stopped while this run was in progress",
-            now(),
-        )
-        thread = await records.get_thread(run.thread_id)
-        if thread is not None and thread.status == "busy":
-            thread.status, thread.updated_at = "error", now()
-        await records.put_run(run, thread)
-    return len(runs)
 
 
 @asynccontextmanager
@@ -69,13 +53,13 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     memory_store = AsyncSqliteStore(store_conn)
     await memory_store.setup()
     records = await SqliteRecordStore.open(paths.records)
-    recovered = await recover_unfinished(records)
-    if recovered:
-        log.warning("marked %d interrupted run(s) from a previous process as error", recovered)
     events = MemoryEventLog(ttl_seconds=settings.event_ttl_seconds)
     executor = RunExecutor(records, events, settings.max_running_runs)
     graphs = {graph_id: build(checkpointer=checkpointer, store=memory_store) for graph_id, build in GRAPHS.items()}
-    app.state.services = Services(settings, graphs, records, events, executor, memory_store, llm)
+    app.state.services = services = Services(settings, graphs, records, events, executor, memory_store, llm)
+    resumed = await resume_unfinished(services)
+    if resumed:
+        log.warning("resumed %d run(s) left unfinished by a previous process", resumed)
     log.info("switchyard ready: db=%s graphs=%s", settings.db, sorted(graphs))
     try:
         yield

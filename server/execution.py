@@ -32,6 +32,8 @@ _PUBLIC_ERRORS = (GraphRecursionError, InvalidUpdateError)
 
 
 CancelAction = Literal["interrupt", "rollback"]
+# Event ids of attempt N start at (N - 1) * ATTEMPT_ID_SPAN + 1: later attempts always sort after.
+ATTEMPT_ID_SPAN = 1_000_000_000
 
 
 @dataclass
@@ -72,7 +74,8 @@ class RunExecutor:
         return self._threads.held(thread_id)
 
     async def submit(self, run: RunRecord, request: RunRequest) -> None:
-        await self.events.append(run.run_id, "metadata", dumps({"run_id": run.run_id, "attempt": 1}))
+        await self.events.begin(run.run_id, first_id=(run.attempt - 1) * ATTEMPT_ID_SPAN + 1)
+        await self.events.append(run.run_id, "metadata", dumps({"run_id": run.run_id, "attempt": run.attempt}))
         task = asyncio.create_task(self._execute(run, request), name=run.thread_id)
         self._tasks[run.run_id] = task
         task.add_done_callback(lambda _: self._tasks.pop(run.run_id, None))

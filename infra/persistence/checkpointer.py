@@ -80,7 +80,9 @@ class InlineSqliteSaver(SqliteSaver):
         before: RunnableConfig | None = None,
         limit: int | None = None,
     ) -> AsyncIterator[CheckpointTuple]:
-        for item in self.list(config, filter=filter, before=before, limit=limit):
+        # Read everything first: the stock generator holds the saver's lock while it yields, and a
+        # consumer that stops early would leave it held and block the event loop on the next call.
+        for item in list(self.list(config, filter=filter, before=before, limit=limit)):
             yield item
 
     async def aput(

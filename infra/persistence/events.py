@@ -35,6 +35,11 @@ class EventLog(Protocol):
         """No more events for this run; followers finish after the last one."""
         ...
 
+    async def begin(self, run_id: str, first_id: int) -> None:
+        """Start (or restart, for a new attempt) the run's log; its ids continue from `first_id`.
+        A client resuming with an id from an earlier attempt then gets the new attempt whole."""
+        ...
+
     def follow(self, run_id: str, after: str | None = None) -> AsyncIterator[Event]:
         """Events after `after` (all when None or "-1"), then live ones until closed."""
         ...
@@ -44,6 +49,7 @@ class EventLog(Protocol):
 
 @dataclass
 class _RunLog:
+    base: int = 0  # the id before this log's first event
     events: list[Event] = field(default_factory=list)
     closed: bool = False
     changed: asyncio.Event = field(default_factory=asyncio.Event)
@@ -63,7 +69,7 @@ def parse_event_id(value: str | None) -> int:
 
 
 class MemoryEventLog:
-    """Ids are the 1-based position in the run's log, so they never collide."""
+    """Ids are the log's base plus the 1-based position in it, so they never collide."""
 
     def __init__(self, ttl_seconds: float = 3600.0) -> None:
         self._ttl = ttl_seconds
@@ -80,7 +86,7 @@ class MemoryEventLog:
         log = self._logs.setdefault(run_id, _RunLog())
         if log.closed:
             raise RuntimeError(f"event log of run {run_id} is closed")
-        event_id = str(len(log.events) + 1)
+        event_id = str(log.base + len(log.events) + 1)
         log.events.append(Event(event_id, event, data))
         log.changed.set()
         log.changed = asyncio.Event()
@@ -97,11 +103,15 @@ class MemoryEventLog:
         self._purge()
         return run_id in self._logs
 
+    async def begin(self, run_id: str, first_id: int) -> None:
+        self._logs[run_id] = _RunLog(base=first_id - 1)
+
     async def follow(self, run_id: str, after: str | None = None) -> AsyncIterator[Event]:
-        position = parse_event_id(after)
         log = self._logs.get(run_id)
         if log is None:
             return
+        # Ids are base + position; an id from before this log (an earlier attempt) replays it whole.
+        position = max(0, parse_event_id(after) - log.base)
         while True:
             while position < len(log.events):
                 yield log.events[position]

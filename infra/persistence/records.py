@@ -45,6 +45,8 @@ class RunRecord:
     kwargs: dict[str, Any] = field(default_factory=dict)
     multitask_strategy: str = "enqueue"
     error: str | None = None
+    # 1 for the first execution; a run resumed after a crash runs again with the next attempt.
+    attempt: int = 1
 
 
 @dataclass(frozen=True)

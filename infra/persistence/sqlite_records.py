@@ -42,7 +42,8 @@ CREATE TABLE IF NOT EXISTS sy_runs (
     metadata TEXT NOT NULL,
     kwargs TEXT NOT NULL,
     multitask_strategy TEXT NOT NULL,
-    error TEXT
+    error TEXT,
+    attempt INTEGER NOT NULL DEFAULT 1
 );
 CREATE INDEX IF NOT EXISTS sy_runs_thread ON sy_runs (thread_id, created_at);
 CREATE INDEX IF NOT EXISTS sy_runs_status ON sy_runs (status);
@@ -50,10 +51,11 @@ CREATE INDEX IF NOT EXISTS sy_runs_status ON sy_runs (status);
 
 _THREAD_COLUMNS = "thread_id, created_at, updated_at, metadata, status, state_values, interrupts, config, error"
 _RUN_COLUMNS = (
-    "run_id, thread_id, assistant_id, created_at, updated_at, status, metadata, kwargs, multitask_strategy, error"
+    "run_id, thread_id, assistant_id, created_at, updated_at, status, metadata, kwargs, multitask_strategy, error, "
+    "attempt"
 )
 _PUT_THREAD = f"INSERT OR REPLACE INTO sy_threads ({_THREAD_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?)"
-_PUT_RUN = f"INSERT OR REPLACE INTO sy_runs ({_RUN_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?)"
+_PUT_RUN = f"INSERT OR REPLACE INTO sy_runs ({_RUN_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?)"
 _SORTABLE = {"thread_id", "status", "created_at", "updated_at"}
 
 
@@ -97,6 +99,7 @@ def _run_row(r: RunRecord) -> tuple[Any, ...]:
         dumps_str(r.kwargs),
         r.multitask_strategy,
         r.error,
+        r.attempt,
     )
 
 
@@ -112,6 +115,7 @@ def _run(row: sqlite3.Row) -> RunRecord:
         kwargs=loads(row["kwargs"]),
         multitask_strategy=row["multitask_strategy"],
         error=row["error"],
+        attempt=row["attempt"],
     )
 
 
@@ -146,6 +150,9 @@ class SqliteRecordStore:
             conn.execute(pragma)
         conn.row_factory = sqlite3.Row
         conn.executescript(SCHEMA)
+        columns = {row[1] for row in conn.execute("PRAGMA table_info(sy_runs)")}
+        if "attempt" not in columns:  # a database from before attempts were recorded
+            conn.execute("ALTER TABLE sy_runs ADD COLUMN attempt INTEGER NOT NULL DEFAULT 1")
         conn.commit()
         return cls(conn)
 

@@ -8,12 +8,10 @@ follows the run's event log, so a client that disconnects does not stop the run
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from typing import Any, cast
-from uuid import UUID
+from typing import Any
 
 from fastapi import APIRouter, Depends, Header, Query, Response
 from fastapi.responses import JSONResponse
-from langchain_core.runnables import RunnableConfig
 from langchain_core.utils.uuid import uuid7
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
@@ -23,54 +21,19 @@ from infra.persistence.records import FINAL_RUN_STATUSES, RunRecord, ThreadRecor
 from server import views
 from server.api.threads import existing_thread, valid_thread_id
 from server.errors import ApiError, Conflict, NotFound, Unprocessable
-from server.execution import CancelAction, RunRequest, graph_input
+from server.execution import CancelAction
 from server.hitl import validate_resume
-from server.schemas import UNSUPPORTED_RUN_FIELDS, RunCreate
+from server.run_requests import build_request, refuse_unsupported
+from server.schemas import RunCreate
 from server.services import Services, services
 from server.sse import STREAM_MODES, frame
 
 router = APIRouter(tags=["runs"])
 
-_CONFIG_KEYS = {"configurable", "tags", "recursion_limit", "run_name", "max_concurrency", "metadata"}
-
-
-def _refuse_unsupported(body: RunCreate) -> None:
-    for name in UNSUPPORTED_RUN_FIELDS:
-        if getattr(body, name) not in (None, [], 0):
-            raise Unprocessable(f"'{name}' is not supported by this server.", code="unsupported_field")
-    unknown = set(body.config or {}) - _CONFIG_KEYS
-    if unknown:
-        raise Unprocessable(f"config keys not supported: {sorted(unknown)}", code="unsupported_field")
-    if body.input is not None and body.command is not None:
-        raise Unprocessable("Give either 'input' or 'command', not both.", code="invalid_request")
-
-
-def run_config(body: RunCreate, thread_id: str, run_id: str, metadata: dict[str, Any]) -> RunnableConfig:
-    """The graph's config: the client's, with the thread, the checkpoint to start from and run metadata."""
-    user = dict(body.config or {})
-    configurable = dict(user.pop("configurable", None) or {})
-    checkpoint = body.checkpoint.model_dump(exclude_none=True) if body.checkpoint else {}
-    if body.checkpoint_id:
-        checkpoint["checkpoint_id"] = body.checkpoint_id
-    checkpoint.pop("thread_id", None)
-    configurable.update(checkpoint, thread_id=thread_id)
-    run_metadata = {
-        **user.pop("metadata", {}),
-        **metadata,
-        "thread_id": thread_id,
-        "run_id": run_id,
-        "run_attempt": 1,
-    }
-    return cast(
-        RunnableConfig,
-        {**user, "configurable": configurable, "metadata": run_metadata, "run_id": UUID(run_id)},
-    )
-
 
 async def start_run(s: Services, thread_id: str | None, body: RunCreate, *, stateless: bool = False) -> RunRecord:
-    _refuse_unsupported(body)
+    refuse_unsupported(body)
     graph_id = s.graph_id(body.assistant_id)
-    graph = s.graphs[graph_id]
     if thread_id is None:
         thread = ThreadRecord(thread_id=str(uuid7()))
     else:
@@ -92,46 +55,19 @@ async def start_run(s: Services, thread_id: str | None, body: RunCreate, *, stat
         # The runs already there stop; the new one then takes the thread (they hold its lock until done).
         for active in s.executor.unfinished_on_thread(thread.thread_id):
             await s.executor.cancel(active, body.multitask_strategy)
-    run_id = str(uuid7())
     aid = views.assistant_id(graph_id)
     thread.metadata = {**thread.metadata, "graph_id": graph_id, "assistant_id": aid}
-    metadata = {**(body.metadata or {}), "graph_id": graph_id, "assistant_id": aid}
-    config = run_config(body, thread.thread_id, run_id, metadata)
-    durability = body.durability
-    if durability is None and body.checkpoint_during is not None:
-        durability = "async" if body.checkpoint_during else "exit"
-
     run = RunRecord(
-        run_id=run_id,
+        run_id=str(uuid7()),
         thread_id=thread.thread_id,
         assistant_id=aid,
-        metadata=metadata,
-        kwargs=loads(dumps(body.model_dump(exclude_none=True))),
+        metadata={**(body.metadata or {}), "graph_id": graph_id, "assistant_id": aid},
+        kwargs={**loads(dumps(body.model_dump(exclude_none=True))), "stateless": stateless},
         multitask_strategy=body.multitask_strategy,
     )
     thread.updated_at = now()
     await s.records.put_run(run, thread)
-
-    async def delete_thread() -> None:
-        await s.records.delete_thread(thread.thread_id)
-        if graph.checkpointer is not None:
-            await graph.checkpointer.adelete_thread(thread.thread_id)  # type: ignore[union-attr]
-
-    await s.executor.submit(
-        run,
-        RunRequest(
-            graph=graph,
-            graph_input=graph_input(body.input, body.command.model_dump() if body.command else None),
-            config=config,
-            context=body.context,
-            modes=body.modes(),
-            subgraphs=body.stream_subgraphs,
-            interrupt_before=body.interrupt_before,
-            interrupt_after=body.interrupt_after,
-            durability=durability,
-            after=delete_thread if stateless and body.on_completion == "delete" else None,
-        ),
-    )
+    await s.executor.submit(run, build_request(s, graph_id, run, body, stateless=stateless))
     return run
 
 

@@ -1,7 +1,8 @@
-"""Threads, runs and checkpoints survive `kill -9`; a run cut off by the kill is marked `error`."""
+"""Threads, runs and checkpoints survive `kill -9`; a run cut off by the kill runs again to the end."""
 
 from __future__ import annotations
 
+import sqlite3
 import time
 from pathlib import Path
 
@@ -57,16 +58,38 @@ async def test_kill_9_then_restart_keeps_everything(shop_template: Path, tmp_pat
         assert [h["checkpoint"] for h in history_after] == [h["checkpoint"] for h in history_before]
         assert [r["status"] for r in await client.runs.list(done["thread_id"])] == ["success"]
 
-        lost = await client.runs.get(cut["thread_id"], run["run_id"])
-        assert lost["status"] == "error"
-        assert "server stopped" in lost["error"]
-        assert (await client.threads.get(cut["thread_id"]))["status"] == "error"
-
-        # The thread is usable again: the same question now gets its answer.
-        again = await client.runs.wait(
-            cut["thread_id"],
-            "support",
-            input={"messages": [{"role": "user", "content": f"where is order #{fixtures.SHIPPED_ORDER}"}]},
-        )
-        assert f"#{fixtures.SHIPPED_ORDER}" in again["answer"]
+        # The cut-off run was queued again (attempt 2) and finishes; a client rejoins it.
+        resumed = await client.runs.join(cut["thread_id"], run["run_id"])
+        assert f"#{fixtures.SHIPPED_ORDER}" in resumed["answer"]
+        assert (await client.runs.get(cut["thread_id"], run["run_id"]))["status"] == "success"
+        parts = [p async for p in client.runs.join_stream(cut["thread_id"], run["run_id"], last_event_id="-1")]
+        assert parts[0].data == {"run_id": run["run_id"], "attempt": 2}
         assert (await client.threads.get(cut["thread_id"]))["status"] == "idle"
+        humans = [m for m in resumed["messages"] if m["type"] == "human"]
+        assert len(humans) == 1  # resumed from its checkpoint, not asked twice
+
+
+async def test_a_refund_cut_off_by_kill_9_happens_exactly_once(shop_template: Path, tmp_path: Path) -> None:
+    db = copy_db(shop_template, tmp_path / "db")
+    log = tmp_path / "server.log"
+    server = start_server(db, log, env={"SWITCHYARD_TOOL_LATENCY_MS": "700"})
+    try:
+        client = get_client(url=server.url)
+        thread = await client.threads.create()
+        run = await client.runs.create(
+            thread["thread_id"],
+            "support",
+            input={"messages": [{"role": "user", "content": f"refund order #{fixtures.REFUNDABLE_ORDER}"}]},
+        )
+        url = f"{server.url}/threads/{thread['thread_id']}/runs/{run['run_id']}"
+        wait_for_status(url, "running")
+        time.sleep(1.9)  # the lookups are done and the refund is being issued
+    finally:
+        server.kill()
+    with running_server(db, log) as restarted:
+        client = get_client(url=restarted.url)
+        done = await client.runs.join(thread["thread_id"], run["run_id"])
+        assert done["refund"]["receipt"]["order_id"] == fixtures.REFUNDABLE_ORDER
+    with sqlite3.connect(db / "shop.db") as conn:
+        count = conn.execute("SELECT count(*) FROM refunds WHERE order_id = ?", (fixtures.REFUNDABLE_ORDER,)).fetchone()
+    assert count == (1,)
