@@ -82,9 +82,14 @@ def sim(args: argparse.Namespace) -> int:
 
 
 def bench(args: argparse.Namespace) -> int:
-    from bench import checkpointers, fast_path, llm_path
+    from bench import checkpointers, fast_path, llm_path, sessions
 
-    benchmarks = {"fast-path": fast_path.main, "checkpointers": checkpointers.main, "llm-path": llm_path.main}
+    benchmarks = {
+        "fast-path": fast_path.main,
+        "checkpointers": checkpointers.main,
+        "llm-path": llm_path.main,
+        "sessions": sessions.main,
+    }
     return int(benchmarks[args.name](args.rest))
 
 
@@ -123,7 +128,7 @@ def parser() -> argparse.ArgumentParser:
     m.set_defaults(func=sim)
 
     b = sub.add_parser("bench", help="run a benchmark (see bench/README.md)")
-    b.add_argument("name", choices=["fast-path", "checkpointers", "llm-path"], help="which benchmark")
+    b.add_argument("name", choices=["fast-path", "checkpointers", "llm-path", "sessions"], help="which benchmark")
     b.add_argument("rest", nargs=argparse.REMAINDER, help="its options (see: switchyard bench fast-path -h)")
     b.set_defaults(func=bench)
     return p
