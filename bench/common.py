@@ -12,26 +12,34 @@ import asyncio
 import math
 import os
 import platform
+import shlex
 import shutil
 import signal
 import socket
 import sqlite3
 import subprocess
 import sys
+import tempfile
 import time
+from collections.abc import Callable, Coroutine, Sequence
 from contextlib import closing
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 
 ROOT = Path(__file__).resolve().parents[1]
+T = TypeVar("T")
 SEED = 42
 DEFAULT_ORDERS = 10_000  # what `switchyard serve` seeds
 CUSTOMERS_PER_ORDER = 0.2  # the default shop's ratio (2000 customers, 10000 orders)
+
+
+# The fast path refunds at once: no refund in a benchmark waits for a human's approval.
+NO_APPROVAL: dict[str, Any] = {"refund_approval_limit": 1_000_000}
 
 
 def refund_input(order_id: int) -> Any:
@@ -240,3 +248,29 @@ def machine_info() -> dict[str, Any]:
         "versions": {p: _version(p) for p in packages},
         "git_sha": git_sha(),
     }
+
+
+# -- running a benchmark ---------------------------------------------------------------------------
+
+
+def run_in_workdir(prefix: str, keep: bool, work: Callable[[Path], Coroutine[Any, Any, T]]) -> T | None:
+    """Run `work` in a scratch folder, removed afterwards unless `keep`. None when a run was broken:
+    a broken path is not measured, and no results are written."""
+    # Tracing would add network calls to every setup; the path itself is what is measured.
+    os.environ["LANGSMITH_TRACING"] = "false"
+    workdir = Path(tempfile.mkdtemp(prefix=prefix))
+    try:
+        return asyncio.run(work(workdir))
+    except BrokenRun as exc:
+        print(f"broken run, no results written: {exc}", file=sys.stderr)
+        return None
+    finally:
+        if keep:
+            print(f"kept {workdir}", file=sys.stderr)
+        else:
+            shutil.rmtree(workdir, ignore_errors=True)
+
+
+def command_line(module: str, argv: Sequence[str] | None) -> str:
+    """The command that produced a result file, for the record."""
+    return shlex.join(["python", "-m", module, *(sys.argv[1:] if argv is None else argv)])

@@ -13,11 +13,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
-import shlex
-import shutil
 import sys
-import tempfile
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import AsyncExitStack
@@ -26,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from bench import report
-from bench.common import ROOT, BrokenRun, fresh_copy, machine_info, prepare_shop
+from bench.common import ROOT, command_line, fresh_copy, machine_info, prepare_shop, run_in_workdir
 from bench.setups import RunOnce, RunTiming, Setup, in_process, langgraph_dev, switchyard
 
 RUN_TIMEOUT_S = 60.0  # one run; a hung run fails the benchmark instead of stalling it
@@ -203,24 +199,15 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
-    # Tracing would add network calls to every setup; the path itself is what is measured.
-    os.environ["LANGSMITH_TRACING"] = "false"
-    workdir = Path(tempfile.mkdtemp(prefix="switchyard-bench-"))
     started = time.perf_counter()
-    try:
-        cells, shop = asyncio.run(bench(args, workdir))
-    except BrokenRun as exc:
-        log(f"broken run, no results written: {exc}")
+    outcome = run_in_workdir("switchyard-bench-", args.keep_workdir, lambda workdir: bench(args, workdir))
+    if outcome is None:
         return 1
-    finally:
-        if args.keep_workdir:
-            log(f"kept {workdir}")
-        else:
-            shutil.rmtree(workdir, ignore_errors=True)
+    cells, shop = outcome
     setups = [s for s in report.LABELS if s in setups_for(args)]
     summary = report.summarize(cells)
     table = report.markdown(summary, args.concurrency, setups, args.repeat)
-    command = shlex.join(["python", "-m", "bench.fast_path", *(sys.argv[1:] if argv is None else argv)])
+    command = command_line("bench.fast_path", argv)
     meta = {
         "machine": machine_info(),
         "command": command,

@@ -15,15 +15,10 @@ Results go to `<out>/llm_path.{json,md}`; targets print PASS/MISS, never fail th
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
-import os
 import random
-import shlex
-import shutil
 import sqlite3
 import sys
-import tempfile
 import time
 from collections.abc import Sequence
 from contextlib import closing
@@ -31,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from bench import llm_parts, llm_report, refund_field
-from bench.common import ROOT, SEED, BrokenRun, fresh_copy, machine_info, prepare_shop
+from bench.common import ROOT, SEED, BrokenRun, command_line, fresh_copy, machine_info, prepare_shop, run_in_workdir
 from bench.llm_queries import OrderPool, rule_questions_needing_refunds
 
 PARTS = ("refund", "mix", "concurrency", "overhead")
@@ -116,20 +111,12 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
-    os.environ["LANGSMITH_TRACING"] = "false"
-    workdir = Path(tempfile.mkdtemp(prefix="switchyard-llm-bench-"))
     started = time.perf_counter()
-    try:
-        results, shop = asyncio.run(bench(args, workdir))
-    except BrokenRun as exc:
-        log(f"broken run, no results written: {exc}")
+    outcome = run_in_workdir("switchyard-llm-bench-", args.keep_workdir, lambda workdir: bench(args, workdir))
+    if outcome is None:
         return 1
-    finally:
-        if args.keep_workdir:
-            log(f"kept {workdir}")
-        else:
-            shutil.rmtree(workdir, ignore_errors=True)
-    command = shlex.join(["python", "-m", "bench.llm_path", *(sys.argv[1:] if argv is None else argv)])
+    results, shop = outcome
+    command = command_line("bench.llm_path", argv)
     meta = {
         "machine": machine_info(),
         "command": command,

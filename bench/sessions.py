@@ -16,11 +16,8 @@ import argparse
 import asyncio
 import json
 import os
-import shlex
-import shutil
 import signal
 import sys
-import tempfile
 import time
 from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
@@ -33,12 +30,14 @@ from bench.common import (
     BrokenRun,
     ServerProcess,
     check_answer,
+    command_line,
     free_port,
     fresh_copy,
     machine_info,
     percentile,
     prepare_shop,
     refund_input,
+    run_in_workdir,
     start_server,
 )
 from shop import fixtures
@@ -261,23 +260,16 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
-    workdir = Path(tempfile.mkdtemp(prefix="switchyard-sessions-"))
     started = time.perf_counter()
-    try:
-        raw, template = asyncio.run(bench(args, workdir))
-    except BrokenRun as exc:
-        log(f"broken run, no results written: {exc}")
+    outcome = run_in_workdir("switchyard-sessions-", args.keep_workdir, lambda workdir: bench(args, workdir))
+    if outcome is None:
         return 1
-    finally:
-        if args.keep_workdir:
-            log(f"kept {workdir}")
-        else:
-            shutil.rmtree(workdir, ignore_errors=True)
+    raw, template = outcome
     summary = medians(raw)
     table = markdown(summary, args)
     meta = {
         "machine": machine_info(),
-        "command": shlex.join(["python", "-m", "bench.sessions", *(sys.argv[1:] if argv is None else argv)]),
+        "command": command_line("bench.sessions", argv),
         "shop": {"seeded_orders": template.seeded_orders},
         "settings": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()}
         | {"fast_latency_ms": FAST_LATENCY_MS, "crash_latency_ms": CRASH_LATENCY_MS},

@@ -20,7 +20,7 @@ from uuid import uuid4
 
 import httpx
 
-from bench.common import ROOT, BrokenRun, check_answer, free_port, refund_input, start_server
+from bench.common import NO_APPROVAL, ROOT, BrokenRun, check_answer, free_port, refund_input, start_server
 
 
 @dataclass(frozen=True)
@@ -42,6 +42,7 @@ async def in_process(db: Path, workdir: Path, max_concurrency: int) -> AsyncIter
     from graphs.support import build
     from infra.persistence.checkpointer import open_checkpointer
     from nodes.deps import use_shop
+    from nodes.state import Context
     from shop.tools import Shop
 
     shop = await Shop.open(db / "shop.db")
@@ -55,7 +56,9 @@ async def in_process(db: Path, workdir: Path, max_concurrency: int) -> AsyncIter
             started = time.perf_counter()
             first: float | None = None
             last: Any = None
-            async for values in graph.astream(refund_input(order_id), config, stream_mode="values"):
+            async for values in graph.astream(
+                refund_input(order_id), config, context=Context(**NO_APPROVAL), stream_mode="values"
+            ):
                 first = first or time.perf_counter()
                 last = values
             ended = time.perf_counter()
@@ -80,7 +83,12 @@ async def sse_client(url: str, max_concurrency: int) -> AsyncIterator[RunOnce]:
             started = time.perf_counter()
             created = await client.post("/threads", json={})
             created.raise_for_status()
-            body = {"assistant_id": "support", "input": refund_input(order_id), "stream_mode": ["values"]}
+            body = {
+                "assistant_id": "support",
+                "input": refund_input(order_id),
+                "context": NO_APPROVAL,
+                "stream_mode": ["values"],
+            }
             sent = time.perf_counter()
             first: float | None = None
             event, last_values = "", ""
