@@ -35,6 +35,8 @@ class Settings(BaseSettings):
     # Streaming.
     heartbeat_seconds: float = 5.0
     event_ttl_seconds: float = 3600.0
+    # Events kept per thread for `GET /threads/{id}/stream` replays.
+    thread_stream_events: int = 1000
 
     # Refunds above this amount (in the order's currency) wait for a human's approval.
     refund_approval_limit: float = 100.00

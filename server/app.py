@@ -54,7 +54,9 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     await memory_store.setup()
     records = await SqliteRecordStore.open(paths.records)
     events = MemoryEventLog(ttl_seconds=settings.event_ttl_seconds)
-    executor = RunExecutor(records, events, settings.max_running_runs)
+    # Thread streams never close: they keep each thread's newest events only.
+    thread_events = MemoryEventLog(ttl_seconds=settings.event_ttl_seconds, max_events=settings.thread_stream_events)
+    executor = RunExecutor(records, events, settings.max_running_runs, thread_events)
     graphs = {graph_id: build(checkpointer=checkpointer, store=memory_store) for graph_id, build in GRAPHS.items()}
     app.state.services = services = Services(settings, graphs, records, events, executor, memory_store, llm)
     resumed = await resume_unfinished(services)

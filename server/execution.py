@@ -61,9 +61,13 @@ def public_error(exc: BaseException) -> dict[str, str]:
 
 
 class RunExecutor:
-    def __init__(self, records: RecordStore, events: EventLog, max_running: int = 64) -> None:
+    def __init__(
+        self, records: RecordStore, events: EventLog, max_running: int = 64, thread_events: EventLog | None = None
+    ) -> None:
         self.records = records
         self.events = events
+        # Each thread's own stream: its runs' frames, run_done after each, its state after each.
+        self.thread_events = thread_events
         self._running = asyncio.Semaphore(max_running)
         self._tasks: dict[str, asyncio.Task[Any]] = {}
         self._cancelled: dict[str, CancelAction] = {}
@@ -75,7 +79,7 @@ class RunExecutor:
 
     async def submit(self, run: RunRecord, request: RunRequest) -> None:
         await self.events.begin(run.run_id, first_id=(run.attempt - 1) * ATTEMPT_ID_SPAN + 1)
-        await self.events.append(run.run_id, "metadata", dumps({"run_id": run.run_id, "attempt": run.attempt}))
+        await self._emit(run, "metadata", dumps({"run_id": run.run_id, "attempt": run.attempt}))
         task = asyncio.create_task(self._execute(run, request), name=run.thread_id)
         self._tasks[run.run_id] = task
         task.add_done_callback(lambda _: self._tasks.pop(run.run_id, None))
@@ -124,11 +128,22 @@ class RunExecutor:
             else:
                 values = await self._finish(run, request, status, failure)
             await self.events.append(run.run_id, "end", b"null")
+            if self.thread_events is not None:
+                done = dumps({"status": "run_done", "run_id": run.run_id, "run_status": status})
+                await self.thread_events.append(run.thread_id, "metadata", done, "lifecycle")
+                await self.thread_events.append(run.thread_id, "values", dumps(values), "state")
             if request.after is not None:
                 await request.after()
         finally:
             await self.events.close(run.run_id)
         return {"__error__": failure} if status == "error" else values
+
+    async def _emit(self, run: RunRecord, event: str, data: bytes) -> None:
+        """An event of the run, on its own log and on its thread's."""
+        await self.events.append(run.run_id, event, data)
+        if self.thread_events is not None:
+            kind = "lifecycle" if event == "metadata" else "run"
+            await self.thread_events.append(run.thread_id, event, data, kind)
 
     async def _stream(self, run: RunRecord, request: RunRequest) -> dict[str, str] | None:
         """Mark the run running and stream the graph into the event log; the failure, if any."""
@@ -151,11 +166,11 @@ class RunExecutor:
                 version="v2",
             ):
                 for event, data in encoder.encode(part):
-                    await self.events.append(run.run_id, event, data)
+                    await self._emit(run, event, data)
         except Exception as exc:
             log.exception("run failed", extra={"run_id": run.run_id, "thread_id": run.thread_id})
             failure = public_error(exc)
-            await self.events.append(run.run_id, "error", dumps(failure))
+            await self._emit(run, "error", dumps(failure))
             return failure
         return None
 

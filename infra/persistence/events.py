@@ -20,6 +20,8 @@ class Event:
     id: str
     event: str
     data: bytes  # compact JSON, encoded once by the producer
+    # What the event is about, for thread streams: "run" (a run's frame), "lifecycle", "state".
+    kind: str = "run"
 
 
 class UnknownEventId(ValueError):
@@ -27,7 +29,7 @@ class UnknownEventId(ValueError):
 
 
 class EventLog(Protocol):
-    async def append(self, run_id: str, event: str, data: bytes) -> str:
+    async def append(self, run_id: str, event: str, data: bytes, kind: str = "run") -> str:
         """Append an event and return its id (strictly greater than any before it)."""
         ...
 
@@ -71,8 +73,10 @@ def parse_event_id(value: str | None) -> int:
 class MemoryEventLog:
     """Ids are the log's base plus the 1-based position in it, so they never collide."""
 
-    def __init__(self, ttl_seconds: float = 3600.0) -> None:
+    def __init__(self, ttl_seconds: float = 3600.0, max_events: int | None = None) -> None:
+        """`max_events`: keep only the newest events of a log (for logs that never close)."""
         self._ttl = ttl_seconds
+        self._max = max_events
         self._logs: dict[str, _RunLog] = {}
         # Closed logs in closing order; with one TTL that is also expiry order.
         self._expiry: deque[tuple[float, str]] = deque()
@@ -82,12 +86,16 @@ class MemoryEventLog:
         while self._expiry and self._expiry[0][0] < moment:
             self._logs.pop(self._expiry.popleft()[1], None)
 
-    async def append(self, run_id: str, event: str, data: bytes) -> str:
+    async def append(self, run_id: str, event: str, data: bytes, kind: str = "run") -> str:
         log = self._logs.setdefault(run_id, _RunLog())
         if log.closed:
             raise RuntimeError(f"event log of run {run_id} is closed")
         event_id = str(log.base + len(log.events) + 1)
-        log.events.append(Event(event_id, event, data))
+        log.events.append(Event(event_id, event, data, kind))
+        if self._max is not None and len(log.events) > self._max:
+            dropped = len(log.events) - self._max
+            del log.events[:dropped]
+            log.base += dropped
         log.changed.set()
         log.changed = asyncio.Event()
         return event_id
@@ -111,11 +119,12 @@ class MemoryEventLog:
         if log is None:
             return
         # Ids are base + position; an id from before this log (an earlier attempt) replays it whole.
-        position = max(0, parse_event_id(after) - log.base)
+        seen = max(parse_event_id(after), log.base)
         while True:
-            while position < len(log.events):
-                yield log.events[position]
-                position += 1
+            while seen - log.base < len(log.events):
+                event = log.events[max(seen - log.base, 0)]
+                seen = int(event.id)
+                yield event
             if log.closed:
                 return
             await log.changed.wait()

@@ -96,9 +96,13 @@ async def _frames(
 
 
 def event_stream(s: Services, run: RunRecord, frames: AsyncIterator[bytes]) -> EventSourceResponse:
+    return sse_response(s, frames, _run_paths(run))
+
+
+def sse_response(s: Services, frames: AsyncIterator[bytes], headers: dict[str, str]) -> EventSourceResponse:
     return EventSourceResponse(
         frames,
-        headers={**_run_paths(run), "Cache-Control": "no-store"},
+        headers={**headers, "Cache-Control": "no-store"},
         ping=s.settings.heartbeat_seconds,
         sep="\n",
         ping_message_factory=lambda: ServerSentEvent(comment="heartbeat", sep="\n"),
@@ -198,6 +202,43 @@ async def cancel(
     if wait:
         await s.executor.wait(run.run_id)
     return {}
+
+
+THREAD_STREAM_KINDS = {"run_modes": {"run", "lifecycle"}, "lifecycle": {"lifecycle"}, "state_update": {"state"}}
+
+
+@router.get("/threads/{thread_id}/stream")
+async def thread_stream(
+    thread_id: str,
+    stream_mode: list[str] | None = Query(None),
+    last_event_id: str | None = Header(None),
+    s: Services = Depends(services),
+) -> EventSourceResponse:
+    """The thread's own stream, open until the client leaves: `run_modes` (every run's frames, then
+    `metadata {"status": "run_done"}`), `lifecycle` (run start and end only), `state_update` (the
+    thread's values after each run). Frames always carry ids; `Last-Event-ID` resumes."""
+    thread = await existing_thread(s, thread_id)
+    try:
+        parse_event_id(last_event_id)
+    except UnknownEventId as exc:
+        raise ApiError(str(exc), code=exc.code) from None
+    modes = [m for mode in stream_mode or () for m in mode.split(",") if m] or ["run_modes"]
+    unknown = set(modes) - set(THREAD_STREAM_KINDS)
+    if unknown:
+        raise Unprocessable(f"Unknown thread stream_mode {sorted(unknown)}.", code="invalid_stream_mode")
+    kinds = set().union(*(THREAD_STREAM_KINDS[m] for m in modes))
+    log = s.executor.thread_events
+    if log is None:
+        raise NotFound("Thread streams are not available.", code="not_found")
+    if not await log.has(thread.thread_id):
+        await log.begin(thread.thread_id, first_id=1)
+
+    async def frames() -> AsyncIterator[bytes]:
+        async for event in log.follow(thread.thread_id, last_event_id):
+            if event.kind in kinds:
+                yield frame(event.event, event.data, event.id)
+
+    return sse_response(s, frames(), {"Location": f"/threads/{thread.thread_id}/stream"})
 
 
 @router.get("/threads/{thread_id}/runs/{run_id}/stream")
