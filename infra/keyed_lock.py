@@ -11,10 +11,6 @@ class KeyedLock:
     def __init__(self) -> None:
         self._locks: dict[str, tuple[asyncio.Lock, int]] = {}
 
-    def held(self, key: str) -> bool:
-        entry = self._locks.get(key)
-        return entry is not None and entry[0].locked()
-
     @asynccontextmanager
     async def hold(self, key: str) -> AsyncIterator[None]:
         lock, users = self._locks.get(key, (asyncio.Lock(), 0))

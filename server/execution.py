@@ -74,9 +74,6 @@ class RunExecutor:
         self._threads = KeyedLock()
         self._stopping = False
 
-    def active_on_thread(self, thread_id: str) -> bool:
-        return self._threads.held(thread_id)
-
     async def submit(self, run: RunRecord, request: RunRequest) -> None:
         await self.events.begin(run.run_id, first_id=(run.attempt - 1) * ATTEMPT_ID_SPAN + 1)
         await self._emit(run, "metadata", dumps({"run_id": run.run_id, "attempt": run.attempt}))
