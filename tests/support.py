@@ -31,7 +31,7 @@ def seed_small_shop(folder: Path) -> Path:
     from shop.seed import seed_database
 
     folder.mkdir(parents=True, exist_ok=True)
-    seed_database(folder / "shop.db", seed=42, **SMALL_SHOP)
+    seed_database(folder / "shop.db", seed=42, customers=SMALL_SHOP["customers"], orders=SMALL_SHOP["orders"])
     return folder
 
 
