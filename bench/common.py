@@ -8,7 +8,9 @@ every setup gets its own copy of the same seeded shop, so setups refund the same
 
 from __future__ import annotations
 
+import argparse
 import asyncio
+import json
 import math
 import os
 import platform
@@ -274,3 +276,31 @@ def run_in_workdir(prefix: str, keep: bool, work: Callable[[Path], Coroutine[Any
 def command_line(module: str, argv: Sequence[str] | None) -> str:
     """The command that produced a result file, for the record."""
     return shlex.join(["python", "-m", module, *(sys.argv[1:] if argv is None else argv)])
+
+
+async def stream_run(client: httpx.AsyncClient, thread_id: str, body: dict[str, Any], what: str) -> tuple[float, Any]:
+    """POST a streamed run and read it to the end: (monotonic time of its first frame, its last
+    `values` frame parsed, or None). An HTTP error or an `error` event is a `BrokenRun`."""
+    first: float | None = None
+    event, last_values = "", ""
+    async with client.stream("POST", f"/threads/{thread_id}/runs/stream", json=body) as response:
+        if response.status_code != 200:
+            await response.aread()
+            raise BrokenRun(f"{what}: HTTP {response.status_code}: {response.text[:300]}")
+        async for line in response.aiter_lines():
+            if not line or line.startswith(":"):  # frame separator or heartbeat comment
+                continue
+            first = first or time.perf_counter()
+            if line.startswith("event:"):
+                event = line[6:].strip()
+            elif line.startswith("data:") and event == "values":
+                last_values = line[5:]
+            elif line.startswith("data:") and event == "error":
+                raise BrokenRun(f"{what}: error event {line[5:300]}")
+    return first or time.perf_counter(), json.loads(last_values) if last_values else None
+
+
+def add_output_options(parser: argparse.ArgumentParser) -> None:
+    """`--out` and `--keep-workdir`, the same for every benchmark run by `run_in_workdir`."""
+    parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results", help="default bench/results")
+    parser.add_argument("--keep-workdir", action="store_true", help="keep the db copies and server logs")

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from bench import report
-from bench.common import ROOT, command_line, fresh_copy, machine_info, prepare_shop, run_in_workdir
+from bench.common import add_output_options, command_line, fresh_copy, machine_info, prepare_shop, run_in_workdir
 from bench.setups import RunOnce, RunTiming, Setup, in_process, langgraph_dev, switchyard
 
 RUN_TIMEOUT_S = 60.0  # one run; a hung run fails the benchmark instead of stalling it
@@ -192,8 +192,7 @@ def parser() -> argparse.ArgumentParser:
         type=int,
         help="pass --n-jobs-per-worker to langgraph dev (default: as shipped, one run at a time)",
     )
-    p.add_argument("--out", type=Path, default=ROOT / "bench" / "results", help="default bench/results")
-    p.add_argument("--keep-workdir", action="store_true", help="keep the db copies and server logs")
+    add_output_options(p)
     return p
 
 

@@ -26,7 +26,16 @@ from pathlib import Path
 from typing import Any
 
 from bench import llm_parts, llm_report, refund_field
-from bench.common import ROOT, SEED, BrokenRun, command_line, fresh_copy, machine_info, prepare_shop, run_in_workdir
+from bench.common import (
+    SEED,
+    BrokenRun,
+    add_output_options,
+    command_line,
+    fresh_copy,
+    machine_info,
+    prepare_shop,
+    run_in_workdir,
+)
 from bench.llm_queries import OrderPool, rule_questions_needing_refunds
 
 PARTS = ("refund", "mix", "concurrency", "overhead")
@@ -104,8 +113,7 @@ def parser() -> argparse.ArgumentParser:
     )
     g.add_argument("--critical-runs", type=int, default=3, help="runs of the question alone (default 3)")
     g.add_argument("--stream-timeout", type=float, default=150.0, help="seconds one stream may take (default 150)")
-    p.add_argument("--out", type=Path, default=ROOT / "bench" / "results", help="default bench/results")
-    p.add_argument("--keep-workdir", action="store_true", help="keep the db copies and server logs")
+    add_output_options(p)
     return p
 
 

@@ -8,7 +8,6 @@ the last `values` frame is parsed, and it is what the caller checks routing and 
 from __future__ import annotations
 
 import asyncio
-import json
 import subprocess
 import sys
 import time
@@ -20,7 +19,7 @@ from typing import Any
 
 import httpx
 
-from bench.common import ROOT, BrokenRun, ServerProcess, free_port, start_server
+from bench.common import ROOT, BrokenRun, ServerProcess, free_port, start_server, stream_run
 
 
 @dataclass(frozen=True)
@@ -113,26 +112,11 @@ async def ask(client: httpx.AsyncClient, text: str) -> Answer:
         "stream_mode": ["values"],
     }
     sent = time.perf_counter()
-    first: float | None = None
-    event, last_values = "", ""
-    async with client.stream("POST", f"/threads/{created.json()['thread_id']}/runs/stream", json=body) as response:
-        if response.status_code != 200:
-            await response.aread()
-            raise BrokenRun(f"{text!r}: HTTP {response.status_code}: {response.text[:300]}")
-        async for line in response.aiter_lines():
-            if not line or line.startswith(":"):
-                continue
-            first = first or time.perf_counter()
-            if line.startswith("event:"):
-                event = line[6:].strip()
-            elif line.startswith("data:") and event == "values":
-                last_values = line[5:]
-            elif line.startswith("data:") and event == "error":
-                raise BrokenRun(f"{text!r}: error event {line[5:300]}")
+    first, values = await stream_run(client, created.json()["thread_id"], body, repr(text))
     ended = time.perf_counter()
-    if not last_values:
+    if values is None:
         raise BrokenRun(f"{text!r}: the stream ended without a values frame")
-    return Answer(ended - started, (first or ended) - sent, json.loads(last_values))
+    return Answer(ended - started, first - sent, values)
 
 
 def vm_rss_kb(pid: int) -> int:

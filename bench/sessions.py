@@ -29,6 +29,7 @@ from bench.common import (
     ROOT,
     BrokenRun,
     ServerProcess,
+    add_output_options,
     check_answer,
     command_line,
     free_port,
@@ -253,8 +254,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--rejoins", type=int, default=20, help="rejoins and fresh streams in (b) (default 20)")
     p.add_argument("--crash-runs", type=int, default=8, help="runs cut by each kill -9 in (c) (default 8)")
     p.add_argument("--crash-repeats", type=int, default=3, help="kill -9 rounds in (c) (default 3)")
-    p.add_argument("--out", type=Path, default=ROOT / "bench" / "results", help="default bench/results")
-    p.add_argument("--keep-workdir", action="store_true", help="keep the db copies and server logs")
+    add_output_options(p)
     return p
 
 

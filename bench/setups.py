@@ -20,7 +20,15 @@ from uuid import uuid4
 
 import httpx
 
-from bench.common import NO_APPROVAL, ROOT, BrokenRun, check_answer, free_port, refund_input, start_server
+from bench.common import (
+    NO_APPROVAL,
+    ROOT,
+    check_answer,
+    free_port,
+    refund_input,
+    start_server,
+    stream_run,
+)
 
 
 @dataclass(frozen=True)
@@ -90,27 +98,10 @@ async def sse_client(url: str, max_concurrency: int) -> AsyncIterator[RunOnce]:
                 "stream_mode": ["values"],
             }
             sent = time.perf_counter()
-            first: float | None = None
-            event, last_values = "", ""
-            async with client.stream(
-                "POST", f"/threads/{created.json()['thread_id']}/runs/stream", json=body
-            ) as response:
-                if response.status_code != 200:
-                    await response.aread()
-                    raise BrokenRun(f"order {order_id}: HTTP {response.status_code}: {response.text[:300]}")
-                async for line in response.aiter_lines():
-                    if not line or line.startswith(":"):  # frame separator or heartbeat comment
-                        continue
-                    first = first or time.perf_counter()
-                    if line.startswith("event:"):
-                        event = line[6:].strip()
-                    elif line.startswith("data:") and event == "values":
-                        last_values = line[5:]
-                    elif line.startswith("data:") and event == "error":
-                        raise BrokenRun(f"order {order_id}: error event {line[5:300]}")
+            first, values = await stream_run(client, created.json()["thread_id"], body, f"order {order_id}")
             ended = time.perf_counter()
-            check_answer(json.loads(last_values) if last_values else None, order_id)
-            return RunTiming(ended - started, (first or ended) - sent)
+            check_answer(values, order_id)
+            return RunTiming(ended - started, first - sent)
 
         yield run
 
