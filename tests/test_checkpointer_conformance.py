@@ -12,17 +12,14 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from langgraph.checkpoint.conformance import checkpointer_test, validate
+from langgraph.checkpoint.conformance import checkpointer_test
 from langgraph.checkpoint.conformance.capabilities import DetectedCapabilities
 from langgraph.checkpoint.conformance.initializer import RegisteredCheckpointer
-from langgraph.checkpoint.conformance.report import ProgressCallbacks
 
 from infra.persistence.checkpointer import InlineSqliteSaver, open_checkpointer
+from tests.conformance import BASE, EXTENDED, UNSUPPORTED, assert_conforms
 
-BASE = {"put", "put_writes", "get_tuple", "list", "delete_thread"}
-EXTENDED = {"copy_thread", "delete_for_runs"}
 # `prune` is not implemented: see the note in infra/persistence/checkpointer.py.
-UNSUPPORTED = {"prune"}
 
 
 @pytest.fixture
@@ -51,14 +48,4 @@ def test_claimed_capabilities(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("capability", sorted(BASE | EXTENDED))
 async def test_conformance(registered: RegisteredCheckpointer, capability: str) -> None:
-    errors: list[str] = []
-
-    def record(cap: str, test: str, passed: bool, error: str | None) -> None:
-        if not passed:
-            errors.append(f"{test}:\n{error}")
-
-    report = await validate(registered, capabilities={capability}, progress=ProgressCallbacks(on_test_result=record))
-    result = report.results[capability]
-    assert result.detected, f"{capability} not detected"
-    assert result.passed, "\n".join(errors)
-    assert result.tests_passed > 0
+    await assert_conforms(registered, capability)

@@ -14,21 +14,17 @@ from uuid import uuid4
 
 import pytest
 from langchain_core.runnables import RunnableConfig
-from langgraph.checkpoint.conformance import checkpointer_test, validate
+from langgraph.checkpoint.conformance import checkpointer_test
 from langgraph.checkpoint.conformance.capabilities import DetectedCapabilities
 from langgraph.checkpoint.conformance.initializer import RegisteredCheckpointer
-from langgraph.checkpoint.conformance.report import ProgressCallbacks
 from langgraph.graph import END, START, StateGraph
 from langgraph.graph.state import CompiledStateGraph
 from langgraph.types import Command, interrupt
 from redis.asyncio import Redis
 
 from infra.persistence.redis_checkpointer import RedisSaver
+from tests.conformance import BASE, EXTENDED, UNSUPPORTED, assert_conforms
 from tests.redis_server import redis_server
-
-BASE = {"put", "put_writes", "get_tuple", "list", "delete_thread"}
-EXTENDED = {"copy_thread", "delete_for_runs"}
-UNSUPPORTED = {"prune"}  # not implemented, for the DeltaChannel reason given in checkpointer.py
 
 
 @pytest.fixture(scope="module")
@@ -61,17 +57,7 @@ def test_claimed_capabilities(redis_url: str) -> None:
 
 @pytest.mark.parametrize("capability", sorted(BASE | EXTENDED))
 async def test_conformance(registered: RegisteredCheckpointer, capability: str) -> None:
-    errors: list[str] = []
-
-    def record(cap: str, test: str, passed: bool, error: str | None) -> None:
-        if not passed:
-            errors.append(f"{test}:\n{error}")
-
-    report = await validate(registered, capabilities={capability}, progress=ProgressCallbacks(on_test_result=record))
-    result = report.results[capability]
-    assert result.detected, f"{capability} not detected"
-    assert result.passed, "\n".join(errors)
-    assert result.tests_passed > 0
+    await assert_conforms(registered, capability)
 
 
 class State(TypedDict):
