@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import sqlite3
 import statistics
 import sys
 import tempfile
@@ -31,7 +30,16 @@ from uuid import uuid4
 
 from langgraph.types import Durability
 
-from bench.common import ROOT, check_answer, fresh_copy, machine_info, percentile, prepare_shop, refund_input
+from bench.common import (
+    NO_APPROVAL,
+    ROOT,
+    check_answer,
+    fresh_copy,
+    machine_info,
+    percentile,
+    prepare_shop,
+    refund_input,
+)
 
 OPTIONS = ("memory", "stock-full", "stock-normal", "inline-full", "inline-normal", "inline-exit")
 
@@ -42,7 +50,7 @@ async def saver_for(option: str, path: Path) -> AsyncIterator[Any]:
     from langgraph.checkpoint.memory import InMemorySaver
     from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
 
-    from infra.persistence.checkpointer import InlineSqliteSaver
+    from infra.persistence.checkpointer import open_checkpointer
 
     sync = "FULL" if option.endswith("full") else "NORMAL"
     pragmas = ("PRAGMA journal_mode=WAL", f"PRAGMA synchronous={sync}")
@@ -56,18 +64,15 @@ async def saver_for(option: str, path: Path) -> AsyncIterator[Any]:
             await saver.setup()
             yield saver
     else:
-        inline_conn = sqlite3.connect(str(path), check_same_thread=False)
-        for pragma in pragmas:
-            inline_conn.execute(pragma)
-        inline = InlineSqliteSaver(inline_conn)
-        inline.setup()
+        inline = open_checkpointer(path, pragmas)
         yield inline
-        inline_conn.close()
+        inline.close()
 
 
 async def measure(option: str, db: Path, orders: list[int], concurrency: int) -> dict[str, Any]:
     from graphs.support import build
     from nodes.deps import use_shop
+    from nodes.state import Context
     from shop.tools import Shop
 
     shop = await Shop.open(db / "shop.db")
@@ -84,7 +89,9 @@ async def measure(option: str, db: Path, orders: list[int], concurrency: int) ->
                     order_id = queue.pop()
                     started = time.perf_counter()
                     config: Any = {"configurable": {"thread_id": str(uuid4())}}
-                    values = await graph.ainvoke(refund_input(order_id), config, durability=durability)
+                    values = await graph.ainvoke(
+                        refund_input(order_id), config, context=Context(**NO_APPROVAL), durability=durability
+                    )
                     latencies.append(time.perf_counter() - started)
                     check_answer(values, order_id)
 

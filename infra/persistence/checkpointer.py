@@ -13,7 +13,6 @@ behaviour (`tests/test_checkpointer_conformance.py`).
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import AsyncIterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -22,16 +21,11 @@ from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.base import ChannelVersions, Checkpoint, CheckpointMetadata, CheckpointTuple
 from langgraph.checkpoint.sqlite import SqliteSaver
 
-from infra.persistence.sqlite import PRAGMAS
+from infra.persistence.sqlite import PRAGMAS, connect_inline
 
 
-def open_checkpointer(path: Path | str) -> InlineSqliteSaver:
-    if str(path) != ":memory:":
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
-    conn = sqlite3.connect(str(path), check_same_thread=False)
-    for pragma in PRAGMAS:
-        conn.execute(pragma)
-    saver = InlineSqliteSaver(conn)
+def open_checkpointer(path: Path | str, pragmas: tuple[str, ...] = PRAGMAS) -> InlineSqliteSaver:
+    saver = InlineSqliteSaver(connect_inline(path, pragmas))
     saver.setup()
     return saver
 

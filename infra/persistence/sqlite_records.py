@@ -17,7 +17,7 @@ from typing import Any
 
 from infra.jsonwire import dumps_str, loads
 from infra.persistence.records import RunRecord, ThreadQuery, ThreadRecord
-from infra.persistence.sqlite import PRAGMAS
+from infra.persistence.sqlite import connect_inline
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS sy_threads (
@@ -143,11 +143,7 @@ class SqliteRecordStore:
 
     @classmethod
     async def open(cls, path: Path | str) -> SqliteRecordStore:
-        if str(path) != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
-        conn = sqlite3.connect(str(path), check_same_thread=False)
-        for pragma in PRAGMAS:
-            conn.execute(pragma)
+        conn = connect_inline(path)
         conn.row_factory = sqlite3.Row
         conn.executescript(SCHEMA)
         columns = {row[1] for row in conn.execute("PRAGMA table_info(sy_runs)")}
