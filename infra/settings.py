@@ -38,6 +38,16 @@ class Settings(BaseSettings):
     # Events kept per thread for `GET /threads/{id}/stream` replays.
     thread_stream_events: int = 1000
 
+    # Scale-out: with a Redis URL, threads, runs, checkpoints, event logs, the run queue, the LLM
+    # gate and the LLM cache's second tier live in Redis, shared by every process on it.
+    redis_url: str | None = None
+    # Every key this service writes starts with this prefix (several deployments can share a Redis).
+    redis_prefix: str = "sy"
+    # A process that stops renewing its runs' leases for this long is presumed dead; others take over.
+    lease_seconds: float = 10.0
+    # Processes `serve` starts on one port (scale-out mode only).
+    workers: int = 1
+
     # Refunds above this amount (in the order's currency) wait for a human's approval.
     refund_approval_limit: float = 100.00
 
