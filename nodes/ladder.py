@@ -39,7 +39,7 @@ async def remember_answer(state: SupportState, answer: str, order_ids: list[int]
     cache: ResponseCache = (await current_llm()).answers
     versions = await order_versions(order_ids)
     # Read-only answers only: the agent has no side-effecting tool.
-    cache.put(question_key(state), {"answer": answer, "orders": order_ids}, deps=versions, cacheable=True)
+    await cache.aput(question_key(state), {"answer": answer, "orders": order_ids}, deps=versions, cacheable=True)
 
 
 async def degrade(state: SupportState, reason: str, template: str | None = None) -> dict[str, Any]:
@@ -47,9 +47,9 @@ async def degrade(state: SupportState, reason: str, template: str | None = None)
     `template` is the intent's template answer, when the intent has one."""
     cache: ResponseCache = (await current_llm()).answers
     key = question_key(state)
-    peek = cache.peek(key)
+    peek = await cache.apeek(key)
     if peek is not None:
-        hit = cache.get(key, deps=await order_versions(peek["orders"]))
+        hit = await cache.aget(key, deps=await order_versions(peek["orders"]))
         if hit is not None:
             return _answered(hit["answer"], "cached_answer", reason)
     if template is not None:

@@ -18,7 +18,7 @@ import pytest
 from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
 
 from infra.llm.breaker import BreakerOpen, BreakerRegistry, CircuitBreaker, LocalBreakerStore
-from infra.llm.cache import CacheEntry, ResponseCache, cache_key
+from infra.llm.cache import ResponseCache, SharedEntry, cache_key
 from infra.llm.gate import GateTimeout, LocalGate, Ticket
 from infra.llm.retry import (
     LlmUnavailable,
@@ -501,68 +501,74 @@ def test_cache_key_covers_tool_calls_but_not_their_random_ids() -> None:
 DEPS = {"order:10002": "2024-05-01T10:00:00"}
 
 
-def test_cache_hit_miss_and_refused_side_effects() -> None:
+async def test_cache_hit_miss_and_refused_side_effects() -> None:
     cache: ResponseCache[str] = ResponseCache(max_entries=10, ttl_s=60.0)
-    assert cache.get("k", DEPS) is None
-    assert cache.put("k", "answer", DEPS, cacheable=True)
-    assert cache.get("k", DEPS) == "answer"
-    assert not cache.put("refund", "refunded", DEPS, cacheable=False)
-    assert cache.get("refund", DEPS) is None
+    assert await cache.aget("k", DEPS) is None
+    assert await cache.aput("k", "answer", DEPS, cacheable=True)
+    assert await cache.aget("k", DEPS) == "answer"
+    assert not await cache.aput("refund", "refunded", DEPS, cacheable=False)
+    assert await cache.aget("refund", DEPS) is None
     stats = cache.stats()
     assert (stats.hits, stats.misses, stats.refused, stats.size) == (1, 2, 1, 1)
 
 
-def test_cache_dependency_mismatch_is_a_miss_and_evicts() -> None:
+async def test_cache_dependency_mismatch_is_a_miss_and_evicts() -> None:
     cache: ResponseCache[str] = ResponseCache(max_entries=10, ttl_s=60.0)
-    cache.put("k", "shipped", DEPS, cacheable=True)
-    assert cache.peek("k") == "shipped"
-    assert cache.get("k", {"order:10002": "2024-05-02T09:00:00"}) is None
-    assert cache.get("k", DEPS) is None  # gone, even for the old version
+    await cache.aput("k", "shipped", DEPS, cacheable=True)
+    assert await cache.apeek("k") == "shipped"
+    assert await cache.aget("k", {"order:10002": "2024-05-02T09:00:00"}) is None
+    assert await cache.aget("k", DEPS) is None  # gone, even for the old version
     stats = cache.stats()
     assert (stats.hits, stats.misses, stats.stale, stats.size) == (0, 2, 1, 0)
 
 
-def test_cache_entries_expire() -> None:
+async def test_cache_entries_expire() -> None:
     time = FakeTime()
     cache: ResponseCache[str] = ResponseCache(max_entries=10, ttl_s=60.0, clock=time.clock)
-    cache.put("k", "v", DEPS, cacheable=True)
+    await cache.aput("k", "v", DEPS, cacheable=True)
     time.now = 59.9
-    assert cache.get("k", DEPS) == "v"
+    assert await cache.aget("k", DEPS) == "v"
     time.now = 60.0
-    assert cache.get("k", DEPS) is None
+    assert await cache.aget("k", DEPS) is None
     stats = cache.stats()
     assert (stats.expired, stats.misses, stats.size) == (1, 1, 0)
 
 
-def test_cache_evicts_the_least_recently_used() -> None:
+async def test_cache_evicts_the_least_recently_used() -> None:
     cache: ResponseCache[str] = ResponseCache(max_entries=2, ttl_s=60.0)
-    cache.put("a", "A", {}, cacheable=True)
-    cache.put("b", "B", {}, cacheable=True)
-    assert cache.get("a", {}) == "A"  # now b is the oldest
-    cache.put("c", "C", {}, cacheable=True)
-    assert [cache.get(k, {}) for k in "abc"] == ["A", None, "C"]
+    await cache.aput("a", "A", {}, cacheable=True)
+    await cache.aput("b", "B", {}, cacheable=True)
+    assert await cache.aget("a", {}) == "A"  # now b is the oldest
+    await cache.aput("c", "C", {}, cacheable=True)
+    assert [await cache.aget(k, {}) for k in "abc"] == ["A", None, "C"]
     assert cache.stats().evicted == 1
 
 
-def test_cache_second_tier_is_written_and_read_through() -> None:
+async def test_cache_second_tier_is_written_and_read_through() -> None:
     class DictTier:
         def __init__(self) -> None:
-            self.entries: dict[str, CacheEntry[str]] = {}
+            self.entries: dict[str, SharedEntry[str]] = {}
 
-        def load(self, key: str) -> CacheEntry[str] | None:
+        async def load(self, key: str) -> SharedEntry[str] | None:
             return self.entries.get(key)
 
-        def store(self, key: str, entry: CacheEntry[str]) -> None:
+        async def store(self, key: str, entry: SharedEntry[str]) -> None:
             self.entries[key] = entry
 
-        def delete(self, key: str) -> None:
+        async def delete(self, key: str) -> None:
             self.entries.pop(key, None)
 
     tier = DictTier()
-    ResponseCache[str](10, 60.0, second_tier=tier).put("k", "v", DEPS, cacheable=True)
+    await ResponseCache[str](10, 60.0, second_tier=tier).aput("k", "v", DEPS, cacheable=True)
+    assert tier.entries["k"] == SharedEntry("v", DEPS, 60.0)
     other = ResponseCache[str](10, 60.0, second_tier=tier)
-    assert other.get("k", DEPS) == "v"
-    assert other.get("k", {}) is None and "k" not in tier.entries  # stale evicts from both tiers
+    assert await other.aget("k", DEPS) == "v"
+    # Stale for this reader: dropped from its memory only, since the shared copy may be newer than what it presents.
+    assert await other.aget("k", {}) is None and other.stats().size == 0 and "k" in tier.entries
+    tier.entries["k"] = SharedEntry("v2", {"order:10002": "new"}, 60.0)  # another process stored a newer one
+    assert await other.aget("k", {"order:10002": "new"}) == "v2"
+    await other.ainvalidate("k")
+    assert "k" not in tier.entries and await other.aget("k", {"order:10002": "new"}) is None
 
 
 # --- usage and budget ---------------------------------------------------------------------

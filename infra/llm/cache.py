@@ -10,6 +10,22 @@ Nothing side-effecting is ever cached (a stale cache once applied a discount twi
 for anything whose result may trigger or describe an action with side effects, e.g.
 an AI message carrying tool calls to a tool that changes data. Pure reads and phrasing
 are `cacheable=True`.
+
+A second tier (`CacheTier`, e.g. `RedisCacheTier`) may sit behind the in-memory one, so
+processes share entries. That makes the cache's API async (`aget`, `aput`, `apeek`,
+`ainvalidate`): a shared tier answers over the network, and the event loop must not
+block on it. The new names are deliberate, so a caller left on the old synchronous API
+fails loudly instead of testing a coroutine for truth. Without a second tier nothing
+awaits, and the in-memory behaviour and stats are what they were.
+
+With a second tier:
+- a miss in memory, or an entry whose versions differ, asks the shared tier (another
+  process may have stored the entry, or a newer one); what it has is promoted into memory;
+- versions are checked on every read, whichever tier the entry came from;
+- a stale entry is dropped from memory only: the shared copy may be newer than the
+  versions this reader presents, and the next `aput` replaces it anyway;
+- the shared tier keeps each entry for a time to live, not until a time of a clock, so
+  processes need not agree on one.
 """
 
 from __future__ import annotations
@@ -103,31 +119,38 @@ def cache_key(
 class CacheEntry(Generic[V]):
     value: V
     deps: Mapping[str, str]
-    expires_at: float
+    expires_at: float  # a time of the cache's clock
+
+
+@dataclass(frozen=True)
+class SharedEntry(Generic[V]):
+    """An entry as a second tier holds it: with the time it has left to live, not an expiry time."""
+
+    value: V
+    deps: Mapping[str, str]
+    ttl_s: float
 
 
 @dataclass(frozen=True)
 class CacheStats:
     hits: int
     misses: int  # every miss, including the stale and expired ones below
-    stale: int  # evicted because a dependency had moved on
+    stale: int  # dropped because a dependency had moved on
     expired: int
     evicted: int  # least recently used, to stay within max_entries
     refused: int  # puts of side-effecting results (cacheable=False)
-    size: int
+    size: int  # entries in memory
 
 
 class CacheTier(Protocol[V]):
-    """A second tier behind the in-memory one (shared, e.g. Redis, later). It stores whole
-    entries and must answer without blocking the event loop (a local replica, a client-side
-    cache), because the in-memory tier is used synchronously on the hot path. `expires_at` is
-    a time of the cache's clock, so sharers must agree on one (`time.time`, not monotonic)."""
+    """A second tier behind the in-memory one, shared by processes. It forgets an entry once
+    its `ttl_s` has passed, and `load` returns the time the entry has left."""
 
-    def load(self, key: str) -> CacheEntry[V] | None: ...
+    async def load(self, key: str) -> SharedEntry[V] | None: ...
 
-    def store(self, key: str, entry: CacheEntry[V]) -> None: ...
+    async def store(self, key: str, entry: SharedEntry[V]) -> None: ...
 
-    def delete(self, key: str) -> None: ...
+    async def delete(self, key: str) -> None: ...
 
 
 class ResponseCache(Generic[V]):
@@ -147,42 +170,49 @@ class ResponseCache(Generic[V]):
         self._entries: OrderedDict[str, CacheEntry[V]] = OrderedDict()
         self._hits = self._misses = self._stale = self._expired = self._evicted = self._refused = 0
 
-    def get(self, key: str, deps: Mapping[str, str]) -> V | None:
+    async def aget(self, key: str, deps: Mapping[str, str]) -> V | None:
         """The cached value if it is fresh and was computed from exactly these dependency versions."""
-        entry = self._live_entry(key)
+        entry = self._memory_entry(key)
+        if self._tier is not None and (entry is None or dict(entry.deps) != dict(deps)):
+            entry = await self._load_shared(self._tier, key) or entry
         if entry is None:
             self._misses += 1
             return None
         if dict(entry.deps) != dict(deps):
             self._stale += 1
             self._misses += 1
-            self._drop(key)
+            self._entries.pop(key, None)
             return None
         self._hits += 1
         self._entries.move_to_end(key)
         return entry.value
 
-    def peek(self, key: str) -> V | None:
+    async def apeek(self, key: str) -> V | None:
         """The value without checking dependencies and without counting or reordering: only to
-        learn which dependencies to look up before the real `get`. Never answer from it."""
-        entry = self._live_entry(key, count=False)
+        learn which dependencies to look up before the real `aget`. Never answer from it."""
+        entry = self._memory_entry(key, count=False)
+        if entry is None and self._tier is not None:
+            entry = await self._load_shared(self._tier, key)
         return entry.value if entry is not None else None
 
-    def put(self, key: str, value: V, deps: Mapping[str, str], *, cacheable: bool, ttl_s: float | None = None) -> bool:
+    async def aput(
+        self, key: str, value: V, deps: Mapping[str, str], *, cacheable: bool, ttl_s: float | None = None
+    ) -> bool:
         """Store `value`, computed from `deps`. Returns False (storing nothing) unless `cacheable`."""
         if not cacheable:
             self._refused += 1
             return False
-        entry = CacheEntry(value, dict(deps), self._clock() + (self.ttl_s if ttl_s is None else ttl_s))
-        self._entries[key] = entry
-        self._entries.move_to_end(key)
-        self._trim()
+        ttl_s = self.ttl_s if ttl_s is None else ttl_s
+        self._remember(key, CacheEntry(value, dict(deps), self._clock() + ttl_s))
         if self._tier is not None:
-            self._tier.store(key, entry)
+            await self._tier.store(key, SharedEntry(value, dict(deps), ttl_s))
         return True
 
-    def invalidate(self, key: str) -> None:
-        self._drop(key)
+    async def ainvalidate(self, key: str) -> None:
+        """Forget the entry in every tier."""
+        self._entries.pop(key, None)
+        if self._tier is not None:
+            await self._tier.delete(key)
 
     def stats(self) -> CacheStats:
         return CacheStats(
@@ -195,28 +225,28 @@ class ResponseCache(Generic[V]):
             size=len(self._entries),
         )
 
-    def _live_entry(self, key: str, count: bool = True) -> CacheEntry[V] | None:
+    def _memory_entry(self, key: str, count: bool = True) -> CacheEntry[V] | None:
         entry = self._entries.get(key)
-        if entry is None and self._tier is not None:
-            entry = self._tier.load(key)
-            if entry is not None:
-                self._entries[key] = entry  # promote into the memory tier
-                self._trim()
         if entry is None:
             return None
         if self._clock() >= entry.expires_at:
             if count:
                 self._expired += 1
-            self._drop(key)
+            del self._entries[key]
             return None
         return entry
 
-    def _trim(self) -> None:
+    async def _load_shared(self, tier: CacheTier[V], key: str) -> CacheEntry[V] | None:
+        shared = await tier.load(key)
+        if shared is None:
+            return None
+        entry = CacheEntry(shared.value, dict(shared.deps), self._clock() + shared.ttl_s)
+        self._remember(key, entry)
+        return entry
+
+    def _remember(self, key: str, entry: CacheEntry[V]) -> None:
+        self._entries[key] = entry
+        self._entries.move_to_end(key)
         while len(self._entries) > self.max_entries:
             self._entries.popitem(last=False)
             self._evicted += 1
-
-    def _drop(self, key: str) -> None:
-        self._entries.pop(key, None)
-        if self._tier is not None:
-            self._tier.delete(key)

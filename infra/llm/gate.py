@@ -7,11 +7,16 @@ slot, so a large request is never starved by a stream of small ones behind it.
 
 Nothing polls: the head sleeps until its tokens will have refilled (or its deadline),
 everyone else sleeps until woken, and whoever changes the gate's state wakes the head.
+
+The queue is the gate's; the limits are its `Budget`'s. `LocalGate` admits against the
+limits of this process (`LocalBudget`); `RedisGate` (infra.llm.redis_gate) against one
+budget shared by every process on a Redis, with the same queue in each process.
 """
 
 from __future__ import annotations
 
 import asyncio
+import itertools
 import time
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -110,33 +115,84 @@ class TokenBucket:
         self.level = min(self.capacity, self.level + amount)
 
 
-@dataclass(eq=False)
-class _Waiter:
-    priority: Priority
-    tokens: int
-    wake: asyncio.Event = field(default_factory=asyncio.Event)
+class Budget(Protocol):
+    """The limits a gate admits against: concurrency, RPM and TPM. `holder` names one admission."""
+
+    async def take(self, holder: int, tokens: int) -> float | None:
+        """Take a slot, a request and `tokens` and return 0.0; or take nothing and return how
+        long to wait before trying again (None: until the gate is woken, e.g. by a release)."""
+        ...
+
+    async def release(self, holder: int) -> None: ...
+
+    def give_back(self, amount: int) -> None:
+        """Return `amount` tokens to the TPM bucket (negative: charge them)."""
+        ...
 
 
-class LocalGate:
-    """The in-process gate. `rpm` or `tpm` None means that limit is off."""
+class LocalBudget:
+    """The limits of this process. `rpm` or `tpm` None means that limit is off."""
 
-    def __init__(
-        self,
-        max_concurrency: int,
-        rpm: int | None,
-        tpm: int | None,
-        clock: Clock = time.monotonic,
-        sleep: Sleep = asyncio.sleep,
-    ) -> None:
+    def __init__(self, max_concurrency: int, rpm: int | None, tpm: int | None, clock: Clock = time.monotonic) -> None:
         if max_concurrency < 1:
             raise ValueError("max_concurrency must be at least 1")
         self._clock = clock
-        self._sleep = sleep
         self._max_concurrency = max_concurrency
         now = clock()
         self._rpm = TokenBucket(rpm, now) if rpm is not None else None
         self._tpm = TokenBucket(tpm, now) if tpm is not None else None
+        self._held = 0
+
+    async def take(self, holder: int, tokens: int) -> float | None:
+        if self._held >= self._max_concurrency:
+            return None
+        now = self._clock()
+        wait = 0.0
+        if self._rpm is not None:
+            self._rpm.refill(now)
+            wait = self._rpm.wait_s(1)
+        if self._tpm is not None:
+            self._tpm.refill(now)
+            wait = max(wait, self._tpm.wait_s(tokens))
+        if wait > 0.0:
+            return wait
+        if self._rpm is not None:
+            self._rpm.take(1)
+        if self._tpm is not None:
+            self._tpm.take(tokens)
+        self._held += 1
+        return 0.0
+
+    async def release(self, holder: int) -> None:
+        self._held -= 1
+
+    def give_back(self, amount: int) -> None:
+        if self._tpm is None:
+            return
+        self._tpm.refill(self._clock())
+        if amount > 0:
+            self._tpm.give_back(amount)
+        else:
+            self._tpm.take(-amount)
+
+
+@dataclass(eq=False)
+class _Waiter:
+    priority: Priority
+    tokens: int
+    holder: int
+    wake: asyncio.Event = field(default_factory=asyncio.Event)
+
+
+class Gate:
+    """The queue in front of a `Budget`: priorities, FIFO within one, deadlines, and stats."""
+
+    def __init__(self, budget: Budget, clock: Clock = time.monotonic, sleep: Sleep = asyncio.sleep) -> None:
+        self._budget = budget
+        self._clock = clock
+        self._sleep = sleep
         self._queues: dict[Priority, deque[_Waiter]] = {p: deque() for p in PRIORITIES}
+        self._holders = itertools.count()
         self._in_flight = 0
         self._admitted = 0
         self._total_wait_s = 0.0
@@ -162,60 +218,46 @@ class LocalGate:
     ) -> AsyncIterator[Ticket]:
         if priority not in self._queues:
             raise ValueError(f"unknown priority {priority!r}")
-        ticket = await self._acquire(max(0, tokens), priority, deadline)
+        waiter = _Waiter(priority, max(0, tokens), next(self._holders))
+        ticket = await self._acquire(waiter, deadline)
         try:
             yield ticket
         finally:
             self._in_flight -= 1
+            await self._budget.release(waiter.holder)
             self._wake_head()
 
-    async def _acquire(self, tokens: int, priority: Priority, deadline: float | None) -> Ticket:
+    async def _acquire(self, waiter: _Waiter, deadline: float | None) -> Ticket:
         started = self._clock()
-        waiter = _Waiter(priority, tokens)
-        self._queues[priority].append(waiter)
+        self._queues[waiter.priority].append(waiter)
         try:
             while True:
                 waiter.wake.clear()
+                within_s: float | None = None  # None: wait to be woken
+                if self._head() is waiter:
+                    within_s = await self._budget.take(waiter.holder, waiter.tokens)
+                    if within_s == 0.0:
+                        return self._admit(waiter, started)
                 now = self._clock()
-                refill_s: float | None = None  # None: wait to be woken, not for a refill
-                if self._head() is waiter and self._in_flight < self._max_concurrency:
-                    refill_s = self._refill_wait_s(tokens, now)
-                    if refill_s == 0.0:
-                        return self._admit(waiter, started, now)
                 if deadline is not None and now >= deadline:
                     self._timeouts += 1
-                    raise GateTimeout(priority, now - started, self.queue_depth() - 1)
-                within_s = refill_s
+                    raise GateTimeout(waiter.priority, now - started, self.queue_depth() - 1)
                 if deadline is not None:
                     within_s = deadline - now if within_s is None else min(within_s, deadline - now)
                 await self._wait(waiter.wake, within_s)
         finally:
             # Admitted, timed out or cancelled: leave the queue and let the next head look.
-            queue = self._queues[priority]
+            queue = self._queues[waiter.priority]
             if waiter in queue:
                 was_head = self._head() is waiter
                 queue.remove(waiter)
                 if was_head:
                     self._wake_head()
 
-    def _refill_wait_s(self, tokens: int, now: float) -> float:
-        wait = 0.0
-        if self._rpm is not None:
-            self._rpm.refill(now)
-            wait = self._rpm.wait_s(1)
-        if self._tpm is not None:
-            self._tpm.refill(now)
-            wait = max(wait, self._tpm.wait_s(tokens))
-        return wait
-
-    def _admit(self, waiter: _Waiter, started: float, now: float) -> Ticket:
-        self._queues[waiter.priority].popleft()
-        if self._rpm is not None:
-            self._rpm.take(1)
-        if self._tpm is not None:
-            self._tpm.take(waiter.tokens)
+    def _admit(self, waiter: _Waiter, started: float) -> Ticket:
+        self._queues[waiter.priority].remove(waiter)
         self._in_flight += 1
-        waited = now - started
+        waited = self._clock() - started
         self._admitted += 1
         self._total_wait_s += waited
         self._max_wait_s = max(self._max_wait_s, waited)
@@ -223,14 +265,11 @@ class LocalGate:
         return Ticket(waiter.priority, waiter.tokens, waited, self._give_back_tokens)
 
     def _give_back_tokens(self, amount: int) -> None:
-        if self._tpm is None or amount == 0:
+        if amount == 0:
             return
-        self._tpm.refill(self._clock())
+        self._budget.give_back(amount)
         if amount > 0:
-            self._tpm.give_back(amount)
             self._wake_head()
-        else:
-            self._tpm.take(-amount)
 
     def _head(self) -> _Waiter | None:
         for priority in PRIORITIES:
@@ -256,3 +295,17 @@ class LocalGate:
         finally:
             woken.cancel()
             timer.cancel()
+
+
+class LocalGate(Gate):
+    """The in-process gate. `rpm` or `tpm` None means that limit is off."""
+
+    def __init__(
+        self,
+        max_concurrency: int,
+        rpm: int | None,
+        tpm: int | None,
+        clock: Clock = time.monotonic,
+        sleep: Sleep = asyncio.sleep,
+    ) -> None:
+        super().__init__(LocalBudget(max_concurrency, rpm, tpm, clock), clock, sleep)

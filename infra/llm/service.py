@@ -5,16 +5,20 @@
 It returns the message with its usage and cost, or raises `LlmUnavailable` (with a stable
 `code`) for the degradation ladder to handle. Calls are cached only when the caller
 passes `cache_deps` (what the answer depends on); side-effecting calls never pass it.
+
+Embedded, the gate and the caches live in the process. Given a Redis client (scale-out),
+the gate's budget (`RedisGate`) and the caches' second tier (`RedisCacheTier`) are shared
+by every process on that Redis, under `settings.redis_prefix`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from langchain_core.language_models import BaseChatModel
-from langchain_core.messages import AIMessage, BaseMessage
+from langchain_core.messages import AIMessage, BaseMessage, message_to_dict, messages_from_dict
 from langchain_core.runnables import RunnableConfig
 from langchain_core.tools import BaseTool
 from pydantic import BaseModel, ValidationError
@@ -23,9 +27,14 @@ from infra.llm.breaker import BreakerRegistry
 from infra.llm.cache import ResponseCache, cache_key
 from infra.llm.client import Role, chat_model, endpoint, model_name
 from infra.llm.gate import LlmGate, LocalGate, Priority
+from infra.llm.redis_cache import RedisCacheTier
+from infra.llm.redis_gate import RedisGate
 from infra.llm.retry import LlmUnavailable, MalformedToolCall, RetryPolicy, call_with_retries
 from infra.llm.usage import Usage, usage_from_message
 from infra.settings import Settings
+
+if TYPE_CHECKING:  # the embedded mode never imports redis
+    from redis.asyncio import Redis
 
 __all__ = ["LlmResult", "LlmService", "LlmUnavailable", "Priority"]
 
@@ -37,6 +46,16 @@ class LlmResult:
     parsed: Any = None
     waited_s: float = 0.0
     cached: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        """What a shared cache keeps: the message, its usage and the structured output (as JSON)."""
+        return {"message": message_to_dict(self.message), "usage": self.usage, "parsed": self.parsed}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> LlmResult:
+        """The inverse of `to_json`, except that `parsed` stays JSON: only the caller knows its schema."""
+        message = cast(AIMessage, messages_from_dict([data["message"]])[0])
+        return cls(message, data["usage"], data["parsed"])
 
 
 @dataclass
@@ -53,15 +72,28 @@ class LlmService:
     _bound: dict[tuple[Role, tuple[str, ...], str | None], Any] = field(default_factory=dict)
 
     @classmethod
-    def from_settings(cls, settings: Settings, models: Mapping[Role, BaseChatModel] | None = None) -> LlmService:
+    def from_settings(
+        cls, settings: Settings, models: Mapping[Role, BaseChatModel] | None = None, redis: Redis | None = None
+    ) -> LlmService:
+        """The process's service; with `redis`, its gate budget and cache second tier are shared."""
         roles: tuple[Role, ...] = ("router", "agent", "responder")
+        limits = (settings.llm_max_concurrency, settings.llm_rpm, settings.llm_tpm)
+        gate: LlmGate = LocalGate(*limits)
+        responses_tier: RedisCacheTier[LlmResult] | None = None
+        answers_tier: RedisCacheTier[dict[str, Any]] | None = None
+        if redis is not None:
+            prefix = settings.redis_prefix
+            gate = RedisGate(redis, prefix, *limits, lease_s=settings.lease_seconds)
+            responses_tier = RedisCacheTier(redis, prefix, "responses", LlmResult.to_json, LlmResult.from_json)
+            answers_tier = RedisCacheTier(redis, prefix, "answers")
+        entries, ttl_s = settings.llm_cache_entries, settings.llm_cache_ttl_s
         return cls(
             settings=settings,
             models=models or {role: chat_model(role, settings) for role in roles},
-            gate=LocalGate(settings.llm_max_concurrency, settings.llm_rpm, settings.llm_tpm),
+            gate=gate,
             breakers=BreakerRegistry(settings.breaker_failures, settings.breaker_reset_s),
-            responses=ResponseCache(settings.llm_cache_entries, settings.llm_cache_ttl_s),
-            answers=ResponseCache(settings.llm_cache_entries, settings.llm_cache_ttl_s),
+            responses=ResponseCache(entries, ttl_s, second_tier=responses_tier),
+            answers=ResponseCache(entries, ttl_s, second_tier=answers_tier),
             policy=RetryPolicy(settings.llm_max_attempts, settings.llm_backoff_base_s, settings.llm_backoff_max_s),
         )
 
@@ -97,10 +129,8 @@ class LlmService:
         name = model_name(role, self.settings)
         params = {"tools": [t.name for t in tools or ()], "schema": schema.__name__ if schema else None}
         key = cache_key(name, list(messages), params)
-        if cache_deps is not None and (hit := self.responses.get(key, cache_deps)) is not None:
-            # A fresh id: the same answer may land twice in one conversation.
-            message = hit.message.model_copy(update={"id": None})
-            return LlmResult(message, Usage().as_dict(), hit.parsed, 0.0, cached=True)
+        if cache_deps is not None and (hit := await self._cached(key, cache_deps, schema)) is not None:
+            return hit
 
         runnable = self._runnable(role, tools, schema)
 
@@ -127,5 +157,20 @@ class LlmService:
             ticket.settle(usage.total_tokens)
         result = LlmResult(message, usage.as_dict(), parsed, ticket.waited_s)
         if cache_deps is not None:
-            self.responses.put(key, result, cache_deps, cacheable=True)
+            await self.responses.aput(key, result, cache_deps, cacheable=True)
         return result
+
+    async def _cached(self, key: str, deps: Mapping[str, str], schema: type[BaseModel] | None) -> LlmResult | None:
+        hit = await self.responses.aget(key, deps)
+        if hit is None:
+            return None
+        parsed = hit.parsed
+        if schema is not None and parsed is not None and not isinstance(parsed, schema):
+            # From the shared tier structured output comes back as JSON; the caller's schema makes it a model.
+            try:
+                parsed = schema.model_validate(parsed)
+            except ValidationError:  # written by a process with another version of the schema
+                return None
+        # A fresh id: the same answer may land twice in one conversation.
+        message = hit.message.model_copy(update={"id": None})
+        return LlmResult(message, Usage().as_dict(), parsed, 0.0, cached=True)
