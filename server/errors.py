@@ -1,5 +1,6 @@
 """API errors: each has a stable `code`; the handlers turn them into `{"detail", "code"}`.
 
+An unreachable Redis (scale-out mode) is a 503 `store_unavailable` with `Retry-After`.
 Unexpected exceptions become a 500 that carries only a request id: never the
 exception's text, never a stack trace.
 """
@@ -12,6 +13,8 @@ import uuid
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 log = logging.getLogger("switchyard.server")
@@ -43,6 +46,9 @@ class Conflict(ApiError):
 class Unprocessable(ApiError):
     status = 422
     code = "invalid_request"
+
+
+STORE_UNAVAILABLE = "The shared store (Redis) is unreachable; retry shortly. Nothing was lost."
 
 
 def _validation_detail(exc: RequestValidationError) -> tuple[str, str]:
@@ -77,6 +83,15 @@ def install(app: FastAPI) -> None:
             status_code=exc.status_code,
             headers=getattr(exc, "headers", None),
         )
+
+    async def store_unavailable(request: Request, exc: Exception) -> JSONResponse:
+        log.warning("Redis unreachable: %s %s (%s)", request.method, request.url.path, type(exc).__name__)
+        return JSONResponse(
+            {"detail": STORE_UNAVAILABLE, "code": "store_unavailable"}, status_code=503, headers={"Retry-After": "1"}
+        )
+
+    app.add_exception_handler(RedisConnectionError, store_unavailable)
+    app.add_exception_handler(RedisTimeoutError, store_unavailable)
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> JSONResponse:

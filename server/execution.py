@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -60,7 +61,22 @@ def public_error(exc: BaseException) -> dict[str, str]:
     return {"error": "InternalError", "message": "The run failed unexpectedly; see the server log."}
 
 
+class ThreadBusy(Exception):
+    """The thread has a run executing or queued, and the new run asked not to wait (`reject`)."""
+
+
+@asynccontextmanager
+async def _both(
+    first: AbstractAsyncContextManager[Any], second: AbstractAsyncContextManager[Any]
+) -> AsyncIterator[None]:
+    async with first, second:
+        yield
+
+
 class RunExecutor:
+    # Exceptions meaning a shared store is unreachable: the run stops without an outcome and is retried.
+    unavailable: tuple[type[BaseException], ...] = ()
+
     def __init__(
         self, records: RecordStore, events: EventLog, max_running: int = 64, thread_events: EventLog | None = None
     ) -> None:
@@ -70,33 +86,50 @@ class RunExecutor:
         self.thread_events = thread_events
         self._running = asyncio.Semaphore(max_running)
         self._tasks: dict[str, asyncio.Task[Any]] = {}
-        self._cancelled: dict[str, CancelAction] = {}
+        self._cancelled: dict[str, str] = {}  # a CancelAction, or "abandon": handed to another process
         self._threads = KeyedLock()
+        # Runs whose `_execute` has begun: a cancel interrupts those; others see the flag when they begin.
+        self._started: set[str] = set()
         self._stopping = False
 
-    async def submit(self, run: RunRecord, request: RunRequest) -> None:
+    async def submit(self, run: RunRecord, request: RunRequest, *, reject_if_busy: bool = False) -> None:
+        """Queue the run behind its thread's others. `reject_if_busy`: raise `ThreadBusy` instead
+        when the thread has a run executing or queued."""
+        if reject_if_busy and await self.unfinished_on_thread(run.thread_id):
+            raise ThreadBusy(run.thread_id)
+        await self.announce(run)
+        task = asyncio.create_task(self._execute(run, request), name=run.thread_id)
+        self._track(run.run_id, task)
+
+    async def announce(self, run: RunRecord) -> None:
+        """Start the log of the run's attempt with its `metadata` event."""
         await self.events.begin(run.run_id, first_id=(run.attempt - 1) * ATTEMPT_ID_SPAN + 1)
         await self._emit(run, "metadata", dumps({"run_id": run.run_id, "attempt": run.attempt}))
-        task = asyncio.create_task(self._execute(run, request), name=run.thread_id)
-        self._tasks[run.run_id] = task
-        task.add_done_callback(lambda _: self._tasks.pop(run.run_id, None))
+
+    def _track(self, run_id: str, task: asyncio.Task[Any]) -> None:
+        self._tasks[run_id] = task
+        task.add_done_callback(lambda _: self._tasks.pop(run_id, None))
 
     async def wait(self, run_id: str) -> Any:
         """The run's final values (or `{"__error__": ...}`); None if it is not running here."""
         task = self._tasks.get(run_id)
         return None if task is None else await asyncio.shield(task)
 
-    def unfinished_on_thread(self, thread_id: str) -> list[str]:
-        """Runs of the thread executing or queued in this process, oldest first."""
+    async def unfinished_on_thread(self, thread_id: str) -> list[str]:
+        """Runs of the thread executing or queued, oldest first."""
         return [run_id for run_id, task in self._tasks.items() if task.get_name() == thread_id and not task.done()]
 
     async def cancel(self, run_id: str, action: CancelAction = "interrupt") -> bool:
         """Stop a run. `interrupt` keeps the steps it completed; `rollback` deletes them and the run."""
+        return self._cancel_local(run_id, action)
+
+    def _cancel_local(self, run_id: str, action: str) -> bool:
         task = self._tasks.get(run_id)
         if task is None or task.done():
             return False
         self._cancelled[run_id] = action
-        task.cancel()
+        if run_id in self._started:
+            task.cancel()
         return True
 
     async def shutdown(self) -> None:
@@ -105,21 +138,38 @@ class RunExecutor:
             task.cancel()
         await asyncio.gather(*self._tasks.values(), return_exceptions=True)
 
+    def _slot(self, run: RunRecord) -> AbstractAsyncContextManager[Any]:
+        """What a run holds while it executes: its thread (one run at a time) and a running slot."""
+        return _both(self._threads.hold(run.thread_id), self._running)
+
     async def _execute(self, run: RunRecord, request: RunRequest) -> Any:
-        """Run to an outcome, whatever happens: success, error, or cancelled (even while queued)."""
+        """Run to an outcome, whatever happens: success, error, or cancelled (even while queued).
+
+        A run handed to another process (action `abandon`) records nothing: its new owner does."""
         failure: dict[str, str] | None = None
+        self._started.add(run.run_id)
         try:
-            try:
-                async with self._threads.hold(run.thread_id), self._running:
-                    failure = await self._stream(run, request)
-                status = "success" if failure is None else "error"
-            except asyncio.CancelledError:
-                # Our own task: record the outcome, then let the task end normally.
-                status = "error" if self._stopping else "interrupted"
-                failure = {
-                    "error": "Cancelled",
-                    "message": "the server shut down during the run" if self._stopping else "the run was cancelled",
-                }
+            if run.run_id in self._cancelled:
+                raise asyncio.CancelledError  # cancelled before it began
+            async with self._slot(run):
+                failure = await self._stream(run, request)
+            status = "success" if failure is None else "error"
+        except asyncio.CancelledError:
+            if self._cancelled.get(run.run_id) == "abandon":
+                raise
+            # Our own task: record the outcome, then let the task end normally.
+            status = "error" if self._stopping else "interrupted"
+            failure = {
+                "error": "Cancelled",
+                "message": "the server shut down during the run" if self._stopping else "the run was cancelled",
+            }
+        finally:
+            self._started.discard(run.run_id)
+        return await self._conclude(run, request, status, failure)
+
+    async def _conclude(self, run: RunRecord, request: RunRequest, status: str, failure: dict[str, str] | None) -> Any:
+        """Record the outcome, end the run's log and tell its thread's stream; the run's result."""
+        try:
             if self._cancelled.pop(run.run_id, None) == "rollback":
                 values = await self._roll_back(run, request)
             else:
@@ -164,6 +214,8 @@ class RunExecutor:
             ):
                 for event, data in encoder.encode(part):
                     await self._emit(run, event, data)
+        except self.unavailable:
+            raise  # the stores are down: the run is retried, not failed (scale-out)
         except Exception as exc:
             log.exception("run failed", extra={"run_id": run.run_id, "thread_id": run.thread_id})
             failure = public_error(exc)

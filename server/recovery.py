@@ -16,6 +16,7 @@ from pydantic import ValidationError
 
 from infra.persistence.records import RunRecord, now
 from server.errors import ApiError
+from server.execution import RunRequest
 from server.run_requests import build_request
 from server.schemas import RunCreate
 from server.services import Services
@@ -42,31 +43,44 @@ async def _give_up(s: Services, run: RunRecord, why: str) -> None:
     log.warning("run %s could not be resumed: %s", run.run_id, why)
 
 
+async def stored_request(s: Services, run: RunRecord, *, takeover: bool) -> RunRequest | None:
+    """The executor's request for a stored run, rebuilt from the body stored with it.
+
+    `takeover`: the run's previous attempt died with its process, so this is the next
+    attempt, from the thread's latest checkpoint if it had made one. None when the run
+    cannot be served any more (recorded on the run as its error)."""
+    stored = dict(run.kwargs)
+    stateless = bool(stored.pop("stateless", False))
+    try:
+        body = RunCreate.model_validate(stored)
+        graph_id = s.graph_id(body.assistant_id)
+    except (ValidationError, ApiError):
+        await _give_up(s, run, "the run's request can no longer be served after a restart")
+        return None
+    if await s.records.get_thread(run.thread_id) is None:
+        await _give_up(s, run, "the run's thread no longer exists")
+        return None
+    if not takeover:
+        return build_request(s, graph_id, run, body, stateless=stateless)
+    started = await _checkpointed(s, graph_id, run)
+    run.attempt += 1
+    run.status, run.updated_at, run.error = "pending", now(), None
+    await s.records.put_run(run)
+    log.warning(
+        "run %s resumed after its process stopped (attempt %d, %s)",
+        run.run_id,
+        run.attempt,
+        "from its last checkpoint" if started else "from its request",
+    )
+    return build_request(s, graph_id, run, body, stateless=stateless, resume=started)
+
+
 async def resume_unfinished(s: Services) -> int:
-    """Queue again every run left unfinished; the number queued."""
+    """Queue again every run left unfinished (embedded mode); the number queued."""
     resumed = 0
     for run in await s.records.unfinished_runs():
-        stored = dict(run.kwargs)
-        stateless = bool(stored.pop("stateless", False))
-        try:
-            body = RunCreate.model_validate(stored)
-            graph_id = s.graph_id(body.assistant_id)
-        except (ValidationError, ApiError):
-            await _give_up(s, run, "the run's request can no longer be served after a restart")
-            continue
-        if await s.records.get_thread(run.thread_id) is None:
-            await _give_up(s, run, "the run's thread no longer exists")
-            continue
-        started = await _checkpointed(s, graph_id, run)
-        run.attempt += 1
-        run.status, run.updated_at, run.error = "pending", now(), None
-        await s.records.put_run(run)
-        await s.executor.submit(run, build_request(s, graph_id, run, body, stateless=stateless, resume=started))
-        log.warning(
-            "run %s resumed after a restart (attempt %d, %s)",
-            run.run_id,
-            run.attempt,
-            "from its last checkpoint" if started else "from its request",
-        )
-        resumed += 1
+        request = await stored_request(s, run, takeover=True)
+        if request is not None:
+            await s.executor.submit(run, request)
+            resumed += 1
     return resumed

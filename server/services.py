@@ -9,6 +9,7 @@ from typing import Any
 from fastapi import Request
 from langgraph.pregel import Pregel
 from langgraph.store.base import BaseStore
+from redis.asyncio import Redis
 
 from infra.llm.service import LlmService
 from infra.persistence.events import EventLog
@@ -28,6 +29,8 @@ class Services:
     executor: RunExecutor
     store: BaseStore
     llm: LlmService
+    # Scale-out mode's shared Redis (None in embedded mode).
+    redis: Redis | None = None
 
     def graph_id(self, assistant: str) -> str:
         """An assistant id or a graph id, to the graph id. 404 when it names neither."""

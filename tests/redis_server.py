@@ -1,54 +1,28 @@
-"""A real `redis-server` for tests: a free loopback port, a temp dir, no persistence."""
+"""A real `redis-server` for tests, in a temp dir on a free loopback port, stopped by pid."""
 
 from __future__ import annotations
 
-import os
-import shutil
-import signal
-import socket
-import subprocess
 import tempfile
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
-from tests.support import free_port
+from bench.redis_server import AOF_ALWAYS, NO_PERSISTENCE, RedisProcess
+from bench.redis_server import redis_process as _redis_process
 
-REDIS_SERVER = shutil.which("redis-server") or "/usr/bin/redis-server"
+__all__ = ["RedisProcess", "redis_process", "redis_server"]
 
 
-def _port() -> int:
-    while (port := free_port()) == 2024:  # 2024 belongs to the machine
-        pass
-    return port
+@contextmanager
+def redis_process(*, aof: bool = False) -> Iterator[RedisProcess]:
+    """`aof`: every write fsynced to an append-only file, so `stop()` then `start()` loses nothing."""
+    with tempfile.TemporaryDirectory(prefix="redis-") as folder:
+        with _redis_process(Path(folder), AOF_ALWAYS if aof else NO_PERSISTENCE) as server:
+            yield server
 
 
 @contextmanager
 def redis_server() -> Iterator[str]:
-    """Start `redis-server`, yield its `redis://` URL, stop it by pid."""
-    port = _port()
-    with tempfile.TemporaryDirectory(prefix="redis-") as folder:
-        args = [REDIS_SERVER, "--port", str(port), "--bind", "127.0.0.1", "--dir", folder]
-        args += ["--save", "", "--appendonly", "no", "--logfile", os.path.join(folder, "redis.log")]
-        proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        try:
-            _wait_ready(port, proc)
-            yield f"redis://127.0.0.1:{port}/0"
-        finally:
-            os.kill(proc.pid, signal.SIGTERM)
-            proc.wait(timeout=10)
-
-
-def _wait_ready(port: int, proc: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"redis-server exited with {proc.returncode}")
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5) as s:
-                s.sendall(b"PING\r\n")
-                if s.recv(16).startswith(b"+PONG"):
-                    return
-        except OSError:
-            time.sleep(0.05)
-    raise RuntimeError("redis-server did not start")
+    """Start `redis-server` without persistence, yield its `redis://` URL."""
+    with redis_process() as server:
+        yield server.url

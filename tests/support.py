@@ -105,3 +105,30 @@ def running_server(db: Path, log: Path, **kwargs: object) -> Iterator[ServerProc
         yield server
     finally:
         server.stop()
+
+
+class RoundRobin(httpx.AsyncBaseTransport):
+    """A load balancer in a client: each request goes to the next server in turn."""
+
+    def __init__(self, servers: list[ServerProcess]) -> None:
+        self.ports = [s.port for s in servers]
+        self.turn = 0
+        self.inner = httpx.AsyncHTTPTransport()
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        request.url = request.url.copy_with(port=self.ports[self.turn % len(self.ports)])
+        self.turn += 1
+        return await self.inner.handle_async_request(request)
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
+
+
+@contextmanager
+def server_pair(
+    db: Path, folder: Path, redis_url: str, env: dict[str, str] | None = None
+) -> Iterator[list[ServerProcess]]:
+    """Two scale-out servers (`a.log`, `b.log`) on one Redis, one shop file, one key prefix."""
+    shared = {"SWITCHYARD_REDIS_URL": redis_url, "SWITCHYARD_REDIS_PREFIX": f"sy{folder.name}", **(env or {})}
+    with running_server(db, folder / "a.log", env=shared) as a, running_server(db, folder / "b.log", env=shared) as b:
+        yield [a, b]

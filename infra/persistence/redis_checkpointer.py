@@ -43,6 +43,8 @@ from langgraph.checkpoint.base import (
 )
 from redis.asyncio import Redis
 
+from infra.persistence.redis_client import connect
+
 Ref = tuple[str, str, str]  # thread id, namespace, checkpoint id
 Refs = list[Ref]  # aliased here: inside the class `list` names the method
 Loaded = list[CheckpointTuple | None]
@@ -61,7 +63,7 @@ class RedisSaver(BaseCheckpointSaver[str]):
     ) -> None:
         super().__init__(serde=serde)
         self.url, self.prefix, self.ttl_seconds = url, prefix, ttl_seconds
-        self.redis: Redis = Redis.from_url(url)
+        self.redis: Redis = connect(url)
         self._sync_redis: Redis | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._lock = threading.Lock()
@@ -127,7 +129,7 @@ class RedisSaver(BaseCheckpointSaver[str]):
             if self._loop is None:
                 self._loop = asyncio.new_event_loop()
                 threading.Thread(target=self._loop.run_forever, name="redis-saver", daemon=True).start()
-                self._sync_redis = Redis.from_url(self.url)
+                self._sync_redis = connect(self.url)
         client = cast(Redis, self._sync_redis)
         coro: Coroutine[Any, Any, Any] = make(client)
         return asyncio.run_coroutine_threadsafe(coro, self._loop).result()

@@ -8,7 +8,8 @@ Keys, for a prefix `p` and run `r`:
 Ids are explicit, so the SSE id is `str(n)` and `parse_event_id` applies unchanged. The next id is
 the stream's last id plus one (or base plus one on an empty stream), chosen and written in one Lua
 script so concurrent appenders never collide. `close` sets `closed` and appends a sentinel entry
-(field `closed`) that wakes blocked followers, which swallow it and stop; then both keys expire.
+(field `closed`) that wakes blocked followers, which swallow it and stop. Both keys expire `ttl`
+after the last append or close, so the logs of crashed runs and idle threads do not pile up.
 Both keys share the hash tag `{r}`, so a log lives in one Cluster slot.
 """
 
@@ -20,6 +21,7 @@ from typing import Any
 from redis.asyncio import Redis
 
 from infra.persistence.events import Event, parse_event_id
+from infra.persistence.redis_client import connect
 
 _BLOCK_MS = 1000  # a follower re-checks the log this often while nothing arrives
 _BATCH = 500  # entries read per XREAD
@@ -35,7 +37,7 @@ n = n + 1
 local id = string.format('%d-0', n)
 """
 
-# ARGV: event, data, kind, maxlen ("" for none). Returns the new id.
+# ARGV: event, data, kind, maxlen ("" for none), ttl seconds. Returns the new id.
 _APPEND = (
     _NEXT_ID
     + """
@@ -44,6 +46,8 @@ if ARGV[4] ~= '' then
 else
   redis.call('XADD', KEYS[1], id, 'event', ARGV[1], 'data', ARGV[2], 'kind', ARGV[3])
 end
+redis.call('EXPIRE', KEYS[1], ARGV[5])
+redis.call('EXPIRE', KEYS[2], ARGV[5])
 return string.format('%d', n)
 """
 )
@@ -80,7 +84,7 @@ class RedisEventLog:
     ) -> None:
         """`redis`: a client or a `redis://` URL. `max_events`: trim each log to about this many newest events."""
         self._owns = isinstance(redis, str)
-        self.redis: Redis = Redis.from_url(redis) if isinstance(redis, str) else redis
+        self.redis: Redis = connect(redis) if isinstance(redis, str) else redis
         self.prefix = prefix
         self._ttl = ttl_seconds
         self._max = max_events
@@ -98,7 +102,8 @@ class RedisEventLog:
 
     async def append(self, run_id: str, event: str, data: bytes, kind: str = "run") -> str:
         maxlen = "" if self._max is None else str(self._max)
-        return _text(await self._append(keys=self._keys(run_id), args=[event, data, kind, maxlen]))
+        args: list[bytes | str | int] = [event, data, kind, maxlen, self._ttl]
+        return _text(await self._append(keys=self._keys(run_id), args=args))
 
     async def close(self, run_id: str) -> None:
         await self._close(keys=self._keys(run_id), args=[self._ttl])
@@ -111,6 +116,7 @@ class RedisEventLog:
         async with self.redis.pipeline(transaction=True) as pipe:
             pipe.delete(stream, meta)
             pipe.hset(meta, "base", str(first_id - 1))
+            pipe.expire(meta, self._ttl)
             await pipe.execute()
 
     async def follow(self, run_id: str, after: str | None = None) -> AsyncIterator[Event]:

@@ -33,6 +33,7 @@ from redis.exceptions import WatchError
 
 from infra.jsonwire import dumps_str, loads
 from infra.persistence.records import RunRecord, ThreadQuery, ThreadRecord
+from infra.persistence.redis_client import connect
 
 _BATCH = 500  # records read per MGET
 _UNFINISHED = frozenset({"pending", "running"})
@@ -111,7 +112,7 @@ class RedisRecordStore:
 
     @classmethod
     async def open(cls, url: str, prefix: str = "sy") -> RedisRecordStore:
-        redis = Redis.from_url(url)
+        redis = connect(url)
         await redis.ping()  # fail at startup, not on the first request
         return cls(redis, prefix)
 

@@ -13,6 +13,7 @@ from typing import Any
 from fastapi import APIRouter, Depends, Header, Query, Response
 from fastapi.responses import JSONResponse
 from langchain_core.utils.uuid import uuid7
+from redis.exceptions import RedisError
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
 from infra.jsonwire import dumps, loads
@@ -20,8 +21,8 @@ from infra.persistence.events import UnknownEventId, parse_event_id
 from infra.persistence.records import FINAL_RUN_STATUSES, RunRecord, ThreadRecord, now
 from server import views
 from server.api.threads import existing_thread, valid_thread_id
-from server.errors import ApiError, Conflict, NotFound, Unprocessable
-from server.execution import CancelAction
+from server.errors import STORE_UNAVAILABLE, ApiError, Conflict, NotFound, Unprocessable
+from server.execution import CancelAction, ThreadBusy
 from server.hitl import validate_resume
 from server.run_requests import build_request, refuse_unsupported
 from server.schemas import RunCreate
@@ -42,7 +43,7 @@ async def start_run(s: Services, thread_id: str | None, body: RunCreate, *, stat
         if found is None and body.if_not_exists != "create":
             raise NotFound(f"Thread '{thread_id}' not found.", code="thread_not_found")
         thread = found or ThreadRecord(thread_id=thread_id)
-    if body.multitask_strategy == "reject" and s.executor.unfinished_on_thread(thread.thread_id):
+    if body.multitask_strategy == "reject" and await s.executor.unfinished_on_thread(thread.thread_id):
         raise Conflict("Thread is already running a run; multitask_strategy is 'reject'.", code="thread_busy")
     if body.command is not None and body.command.resume is not None:
         if thread.status != "interrupted":
@@ -53,7 +54,7 @@ async def start_run(s: Services, thread_id: str | None, body: RunCreate, *, stat
 
     if body.multitask_strategy in ("interrupt", "rollback"):
         # The runs already there stop; the new one then takes the thread (they hold its lock until done).
-        for active in s.executor.unfinished_on_thread(thread.thread_id):
+        for active in await s.executor.unfinished_on_thread(thread.thread_id):
             await s.executor.cancel(active, body.multitask_strategy)
     aid = views.assistant_id(graph_id)
     thread.metadata = {**thread.metadata, "graph_id": graph_id, "assistant_id": aid}
@@ -67,7 +68,12 @@ async def start_run(s: Services, thread_id: str | None, body: RunCreate, *, stat
     )
     thread.updated_at = now()
     await s.records.put_run(run, thread)
-    await s.executor.submit(run, build_request(s, graph_id, run, body, stateless=stateless))
+    request = build_request(s, graph_id, run, body, stateless=stateless)
+    try:
+        await s.executor.submit(run, request, reject_if_busy=body.multitask_strategy == "reject")
+    except ThreadBusy:  # another process queued a run on the thread since the check above
+        await s.records.delete_run(run.run_id)
+        raise Conflict("Thread is already running a run; multitask_strategy is 'reject'.", code="thread_busy") from None
     return run
 
 
@@ -90,6 +96,10 @@ async def _frames(
             # The log is gone (expired, or the run predates this process): say the stream is over.
             yield frame("end", b"null")
             finished = True
+    except RedisError:
+        # The run goes on (or is retried); the client may rejoin with its Last-Event-ID.
+        finished = True  # the client did not leave: do not cancel
+        yield frame("error", dumps({"error": "StoreUnavailable", "message": STORE_UNAVAILABLE}))
     finally:
         if not finished and on_disconnect == "cancel":
             await s.executor.cancel(run.run_id)

@@ -145,7 +145,7 @@ async def copy(thread_id: str, s: Services = Depends(services)) -> dict[str, Any
     """A new thread with the original's metadata, values, interrupts and every checkpoint
     (so its history and time travel work as on the original); runs are not copied."""
     thread = await existing_thread(s, thread_id)
-    if s.executor.unfinished_on_thread(thread.thread_id):
+    if await s.executor.unfinished_on_thread(thread.thread_id):
         raise Conflict("Thread is busy with a run; copy it when the run ends.", code="thread_busy")
     copied = ThreadRecord(
         thread_id=str(uuid7()),
@@ -208,7 +208,7 @@ async def post_state_at(thread_id: str, body: StateAtCheckpoint, s: Services = D
 async def update_state(thread_id: str, body: StateUpdate, s: Services = Depends(services)) -> dict[str, Any]:
     thread = await existing_thread(s, thread_id)
     graph = require_graph(s, thread)
-    if s.executor.unfinished_on_thread(thread.thread_id):
+    if await s.executor.unfinished_on_thread(thread.thread_id):
         raise Conflict("Thread is busy with a run; try again when it ends.", code="thread_busy")
     checkpoint = checkpoint_fields(body.checkpoint)
     if body.checkpoint_id:

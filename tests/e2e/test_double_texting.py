@@ -11,21 +11,32 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.support import ServerProcess, copy_db, running_server
+from tests.support import RoundRobin, ServerProcess, copy_db, running_server, server_pair
 
 SLOW = {"SWITCHYARD_TOOL_LATENCY_MS": "300"}
 
 
-@pytest.fixture(scope="module")
-def slow_server(shop_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+@pytest.fixture(scope="module", params=["embedded", "scale-out pair"])
+def slow_servers(
+    request: pytest.FixtureRequest, shop_template: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[list[ServerProcess]]:
+    """One server, or two scale-out servers on one Redis that take the requests in turn:
+    then every strategy below is exercised across two processes."""
     folder = tmp_path_factory.mktemp("double")
-    with running_server(copy_db(shop_template, folder / "db"), folder / "server.log", env=SLOW) as server:
-        yield server
+    db = copy_db(shop_template, folder / "db")
+    if request.param == "embedded":
+        with running_server(db, folder / "server.log", env=SLOW) as server:
+            yield [server]
+    else:
+        with server_pair(db, folder, request.getfixturevalue("shared_redis"), SLOW) as pair:
+            yield pair
 
 
 @pytest.fixture
-async def http(slow_server: ServerProcess) -> Any:
-    async with httpx.AsyncClient(base_url=slow_server.url, timeout=60) as client:
+async def http(slow_servers: list[ServerProcess]) -> Any:
+    async with httpx.AsyncClient(
+        base_url=slow_servers[0].url, timeout=60, transport=RoundRobin(slow_servers)
+    ) as client:
         yield client
 
 
