@@ -137,7 +137,13 @@ async def measure(setup: str, run: RunOnce, plan: CellPlan, seconds: float, repe
 
 def setups_for(args: argparse.Namespace) -> dict[str, Setup]:
     chosen = [s for s in args.setups if not (s == "c" and args.skip_langgraph_dev)]
-    known: dict[str, Setup] = {"a": in_process, "b": switchyard, "c": langgraph_dev(args.langgraph_dev_jobs)}
+    known: dict[str, Setup] = {
+        "a": in_process,
+        "b": switchyard(),
+        "c": langgraph_dev(args.langgraph_dev_jobs),
+        "r1": switchyard(workers=1),
+        "r2": switchyard(workers=2),
+    }
     return {s: known[s] for s in chosen}
 
 
@@ -167,7 +173,7 @@ def _setup_list(text: str) -> list[str]:
     names = [x.strip() for x in text.split(",") if x.strip()]
     unknown = set(names) - set(report.LABELS)
     if unknown:
-        raise argparse.ArgumentTypeError(f"unknown setups {sorted(unknown)}; choose from a, b, c")
+        raise argparse.ArgumentTypeError(f"unknown setups {sorted(unknown)}; choose from {', '.join(report.LABELS)}")
     return names
 
 
@@ -185,7 +191,12 @@ def parser() -> argparse.ArgumentParser:
         help="stop starting runs in a cell after this many seconds (default 60)",
     )
     p.add_argument("--repeat", type=int, default=1, help="repeat every cell; medians are reported (default 1)")
-    p.add_argument("--setups", type=_setup_list, default=["a", "b", "c"], help="comma list of a,b,c")
+    p.add_argument(
+        "--setups",
+        type=_setup_list,
+        default=["a", "b", "c"],
+        help="comma list of a,b,c,r1,r2 (r1/r2: scale-out on Redis with 1 or 2 worker processes)",
+    )
     p.add_argument("--skip-langgraph-dev", action="store_true", help="same as leaving c out of --setups")
     p.add_argument(
         "--langgraph-dev-jobs",

@@ -12,7 +12,13 @@ from typing import Any
 
 from bench.common import percentile
 
-LABELS = {"a": "a in-process", "b": "b switchyard", "c": "c langgraph dev"}
+LABELS = {
+    "a": "a in-process",
+    "b": "b switchyard",
+    "c": "c langgraph dev",
+    "r1": "r1 scale-out, 1 process",
+    "r2": "r2 scale-out, 2 processes",
+}
 
 
 @dataclass
@@ -83,6 +89,7 @@ TARGETS = (
     Target(64, ("b", "throughput"), ("a", "throughput"), False, 0.8, "c=64: runs/s(b) >= 0.8x runs/s(a)"),
     Target(64, ("b", "throughput"), ("c", "throughput"), False, 4.0, "c=64: runs/s(b) >= 4x runs/s(c)"),
     Target(64, ("b", "p99"), ("b", "p50"), True, 3.0, "c=64: p99(b) <= 3x p50(b)"),
+    Target(64, ("r2", "throughput"), ("r1", "throughput"), False, 1.7, "c=64: runs/s(r2) >= 1.7x runs/s(r1)"),
 )
 
 
@@ -130,8 +137,15 @@ def markdown(summary: Summary, concurrencies: list[int], setups: list[str], repe
     for c in concurrencies:
         cols = [ratio(summary, c, ("b", m), (d, m)) for d in ("a", "c") for m in ("throughput", "p50")]
         lines.append(f"| {c} | " + " | ".join(_x(v) for v in cols) + " |")
+    if any(s in setups for s in ("r1", "r2")):
+        lines += ["", "| conc | runs/s r2/r1 | p50 r2/r1 | runs/s r1/b | p50 r1/b |", "|---:|---:|---:|---:|---:|"]
+        for c in concurrencies:
+            cols = [
+                ratio(summary, c, (n, m), (d, m)) for n, d in (("r2", "r1"), ("r1", "b")) for m in ("throughput", "p50")
+            ]
+            lines.append(f"| {c} | " + " | ".join(_x(v) for v in cols) + " |")
     lines += ["", "Targets:", ""]
-    lines += [f"- {v['verdict']} {v['target']}: {_x(v['ratio'])}" for v in verdicts(summary)]
+    lines += [f"- {v['verdict']} {v['target']}: {_x(v['ratio'])}" for v in verdicts(summary) if v["ratio"] is not None]
     return "\n".join(lines) + "\n"
 
 

@@ -12,7 +12,7 @@ import shutil
 import sys
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -29,6 +29,7 @@ from bench.common import (
     start_server,
     stream_run,
 )
+from bench.redis_server import redis_server
 
 
 @dataclass(frozen=True)
@@ -111,29 +112,28 @@ def _child_env(db: Path) -> dict[str, str]:
     return {"SWITCHYARD_DB": str(db), "SWITCHYARD_TOOL_LATENCY_MS": "0", "LANGSMITH_TRACING": "false"}
 
 
-@asynccontextmanager
-async def switchyard(db: Path, workdir: Path, max_concurrency: int) -> AsyncIterator[RunOnce]:
-    port = free_port()
-    command = [
-        sys.executable,
-        "-m",
-        "server.cli",
-        "serve",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--db",
-        str(db),
-    ]
-    server = await start_server(
-        "switchyard serve", command, port, workdir / "switchyard.log", cwd=ROOT, env=_child_env(db)
-    )
-    try:
-        async with sse_client(server.url, max_concurrency) as run:
-            yield run
-    finally:
-        server.stop()
+def switchyard(workers: int | None = None) -> Setup:
+    """`switchyard serve`: embedded (SQLite) when `workers` is None, else scale-out with that
+    many worker processes on one port and a redis-server of its own (no persistence)."""
+
+    @asynccontextmanager
+    async def setup(db: Path, workdir: Path, max_concurrency: int) -> AsyncIterator[RunOnce]:
+        port = free_port()
+        command = [sys.executable, "-m", "server.cli", "serve", "--host", "127.0.0.1", "--port", str(port)]
+        command += ["--db", str(db)]
+        name = "switchyard serve"
+        async with AsyncExitStack() as stack:
+            if workers is not None:
+                url = stack.enter_context(redis_server(workdir / f"redis-{port}"))
+                command += ["--redis-url", url, "--workers", str(workers)]
+                name += f" --workers {workers}"
+            log = workdir / f"switchyard-{port}.log"
+            server = await start_server(name, command, port, log, cwd=ROOT, env=_child_env(db))
+            stack.callback(server.stop)
+            async with sse_client(server.url, max_concurrency) as run:
+                yield run
+
+    return setup
 
 
 def _langgraph_config(folder: Path) -> Path:

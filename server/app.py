@@ -143,13 +143,20 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         yield
 
 
+def setup_logging(settings: Settings) -> None:
+    """Once per process (a no-op when logging is already set up, e.g. by a test)."""
+    logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s")
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
+    """The app. Without `settings` (each `--workers` process), they come from the environment."""
     app = FastAPI(
         title="Switchyard",
         description="LangGraph agents served on the LangGraph Platform protocol.",
         lifespan=lifespan,
     )
-    app.state.settings = settings or get_settings()
+    app.state.settings = settings = settings or get_settings()
+    setup_logging(settings)
     errors.install(app)
     for module in (meta, assistants, threads, runs, store):
         app.include_router(module.router)

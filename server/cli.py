@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import logging
+import os
 import sys
 import time
 from collections.abc import Sequence
@@ -45,17 +45,28 @@ def seed_if_missing(settings: Settings, *, force: bool = False) -> None:
 def serve(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from server.app import create_app
+    from server.app import create_app, setup_logging
 
-    settings = _settings(args, "host", "port", "db", "log_level")
-    logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    settings = _settings(args, "host", "port", "db", "log_level", "redis_url", "workers")
+    setup_logging(settings)
+    if settings.workers > 1 and not settings.redis_url:
+        print(
+            "serve: --workers needs --redis-url (SWITCHYARD_REDIS_URL): in embedded mode the run queue and "
+            "the event logs live in one process",
+            file=sys.stderr,
+        )
+        return 2
     seed_if_missing(settings)
+    options: dict[str, Any] = {"host": settings.host, "port": settings.port, "timeout_graceful_shutdown": 5}
+    if settings.workers == 1:
+        uvicorn.run(create_app(settings), log_level=settings.log_level, **options)
+        return 0
+    # Each worker process builds its own app from the environment, so pass the options on there.
+    for name, value in settings.model_dump(include={"host", "port", "db", "log_level", "redis_url"}).items():
+        os.environ[f"SWITCHYARD_{name.upper()}"] = str(value)
+    print(f"serve: {settings.workers} worker processes on one port, sharing Redis", file=sys.stderr)
     uvicorn.run(
-        create_app(settings),
-        host=settings.host,
-        port=settings.port,
-        log_level=settings.log_level,
-        timeout_graceful_shutdown=5,
+        "server.app:create_app", factory=True, workers=settings.workers, log_level=settings.log_level, **options
     )
     return 0
 
@@ -102,6 +113,14 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--port", type=int, help="port (SWITCHYARD_PORT, default 8123)")
     s.add_argument("--db", type=Path, help="database folder or file (SWITCHYARD_DB, default ./var)")
     s.add_argument("--log-level", dest="log_level", help="debug|info|warning (SWITCHYARD_LOG_LEVEL)")
+    s.add_argument(
+        "--redis-url",
+        dest="redis_url",
+        help="scale-out mode: share state, runs and streams through this Redis (SWITCHYARD_REDIS_URL)",
+    )
+    s.add_argument(
+        "--workers", type=int, help="processes on this port, scale-out mode only (SWITCHYARD_WORKERS, default 1)"
+    )
     s.set_defaults(func=serve)
 
     d = sub.add_parser("seed", help="(re)build the demo shop database")

@@ -62,7 +62,9 @@ class ServerProcess:
                 self.kill()
 
 
-def start_server(db: Path, log: Path, *, port: int | None = None, env: dict[str, str] | None = None) -> ServerProcess:
+def start_server(
+    db: Path, log: Path, *, port: int | None = None, env: dict[str, str] | None = None, workers: int = 1
+) -> ServerProcess:
     port = port or free_port()
     environ = {**os.environ, "SWITCHYARD_HEARTBEAT_SECONDS": "5", **(env or {})}
     handle = log.open("ab")
@@ -78,6 +80,8 @@ def start_server(db: Path, log: Path, *, port: int | None = None, env: dict[str,
             str(port),
             "--db",
             str(db),
+            "--workers",
+            str(workers),
         ],
         cwd=ROOT,
         env=environ,

@@ -21,7 +21,7 @@ from redis import Redis
 
 from bench.common import refundable_orders
 from tests.redis_server import RedisProcess, redis_process
-from tests.support import ServerProcess, copy_db, running_server, server_pair
+from tests.support import ServerProcess, copy_db, running_server, server_pair, start_server
 
 SLOW = {"SWITCHYARD_TOOL_LATENCY_MS": "400", "SWITCHYARD_LEASE_SECONDS": "1.5"}
 NO_APPROVAL = {"refund_approval_limit": 100000}
@@ -151,3 +151,26 @@ async def outage(http: httpx.AsyncClient, redis: RedisProcess) -> None:
     while (await http.get("/health")).status_code != 200:
         assert time.monotonic() < deadline
         await asyncio.sleep(0.1)
+
+
+def test_serve_workers_runs_processes_sharing_one_port(shop_template: Path, tmp_path: Path, shared_redis: str) -> None:
+    env = {"SWITCHYARD_REDIS_URL": shared_redis, "SWITCHYARD_REDIS_PREFIX": f"sy{tmp_path.name}"}
+    with running_server(copy_db(shop_template, tmp_path / "db"), tmp_path / "server.log", env=env, workers=2) as server:
+        seen: set[str] = set()
+        deadline = time.monotonic() + 20
+        while len(seen) < 2:  # each new connection may land on either process
+            assert time.monotonic() < deadline, seen
+            with httpx.Client(base_url=server.url) as http:
+                seen.add(http.get("/health").json()["checks"]["redis"]["worker"])
+        with httpx.Client(base_url=server.url, timeout=30) as http:
+            tid = http.post("/threads", json={}).json()["thread_id"]
+            body = {
+                "assistant_id": "support",
+                "input": {"messages": [{"role": "user", "content": "where is order #10005"}]},
+            }
+            assert "10005" in http.post(f"/threads/{tid}/runs/wait", json=body).json()["answer"]
+
+
+def test_serve_refuses_workers_without_redis(shop_template: Path, tmp_path: Path) -> None:
+    with pytest.raises(RuntimeError, match="--workers needs --redis-url"):
+        start_server(copy_db(shop_template, tmp_path / "db"), tmp_path / "server.log", workers=2)
