@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
+from contextlib import AbstractAsyncContextManager, aclosing, asynccontextmanager
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -200,20 +200,26 @@ class RunExecutor:
             thread.status, thread.updated_at = "busy", now()
         await self.records.put_run(run, thread)
         encoder = PartEncoder(request.modes)
+        parts: AsyncGenerator[Any, None] = request.graph.astream(  # type: ignore[assignment]
+            request.graph_input,
+            request.config,
+            context=request.context,
+            stream_mode=graph_stream_modes(request.modes),
+            subgraphs=request.subgraphs,
+            interrupt_before=request.interrupt_before,
+            interrupt_after=request.interrupt_after,
+            durability=request.durability,
+            version="v2",
+        )
         try:
-            async for part in request.graph.astream(
-                request.graph_input,
-                request.config,
-                context=request.context,
-                stream_mode=graph_stream_modes(request.modes),
-                subgraphs=request.subgraphs,
-                interrupt_before=request.interrupt_before,
-                interrupt_after=request.interrupt_after,
-                durability=request.durability,
-                version="v2",
-            ):
-                for event, data in encoder.encode(part):
-                    await self._emit(run, event, data)
+            async with aclosing(parts):  # however the loop ends, the graph's tasks are cleaned up now
+                async for part in parts:
+                    for event, data in encoder.encode(part):
+                        await self._emit(run, event, data)
+                    if run.run_id in self._cancelled:
+                        # Cancelled, though the task never saw it: redis-py's asyncio client swallows a
+                        # cancel that lands during a command (redis/redis-py#2028), so look every step.
+                        raise asyncio.CancelledError
         except self.unavailable:
             raise  # the stores are down: the run is retried, not failed (scale-out)
         except Exception as exc:

@@ -57,8 +57,9 @@ async def stored_request(s: Services, run: RunRecord, *, takeover: bool) -> RunR
     except (ValidationError, ApiError):
         await _give_up(s, run, "the run's request can no longer be served after a restart")
         return None
-    if await s.records.get_thread(run.thread_id) is None:
-        await _give_up(s, run, "the run's thread no longer exists")
+    if await s.records.get_thread(run.thread_id) is None:  # deleted while the run waited: so is the run
+        await s.records.delete_run(run.run_id)
+        log.warning("run %s dropped: its thread no longer exists", run.run_id)
         return None
     if not takeover:
         return build_request(s, graph_id, run, body, stateless=stateless)

@@ -76,11 +76,15 @@ class ScaleOutExecutor(RunExecutor):
         self._stopping = True
         for loop in self._loops:
             loop.cancel()
-        await asyncio.gather(*self._loops, return_exceptions=True)
+        # A cancel landing in a Redis command can be swallowed (see `_stream`); the loops also
+        # stop at their next turn because `_stopping` is set, within a second.
+        if self._loops:
+            await asyncio.wait(self._loops, timeout=2)
         running = list(self._tasks)
         for run_id in running:
             self._cancel_local(run_id, "abandon")
-        await asyncio.gather(*self._tasks.values(), return_exceptions=True)
+        if self._tasks:
+            await asyncio.wait(list(self._tasks.values()), timeout=5)
         with contextlib.suppress(RedisError):
             handed = await self.queue.hand_back(running)
             if handed:
@@ -138,7 +142,7 @@ class ScaleOutExecutor(RunExecutor):
         return contextlib.nullcontext()
 
     async def _dispatch(self) -> None:
-        while True:
+        while not self._stopping:
             await self._running.acquire()
             try:
                 claim = await self.queue.claim()
@@ -178,7 +182,7 @@ class ScaleOutExecutor(RunExecutor):
 
     async def _housekeeping(self) -> None:
         """Renew this process's leases, apply cancels the pub/sub missed, requeue dead processes' runs."""
-        while True:
+        while not self._stopping:
             await asyncio.sleep(self.lease_seconds / 3)
             try:
                 renewal = await self.queue.renew(list(self._tasks))
@@ -193,12 +197,15 @@ class ScaleOutExecutor(RunExecutor):
                 log.warning("lease renewal failed (%s); retrying", type(exc).__name__)
 
     async def _listen_for_cancels(self) -> None:
-        while True:
+        while not self._stopping:
             try:
                 async with self.queue.redis.pubsub() as pubsub:
                     await pubsub.subscribe(self.queue.cancel_channel)
-                    async for message in pubsub.listen():
-                        if message.get("type") != "message":
+                    while not self._stopping:
+                        # A bounded wait, not `listen()`: that would trip the client's socket timeout
+                        # when no cancel comes for a while, and cancels sent while resubscribing are lost.
+                        message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=1.0)
+                        if message is None or message.get("type") != "message":
                             continue
                         data = message["data"]
                         run_id, _, action = (data.decode() if isinstance(data, bytes) else str(data)).partition("\t")

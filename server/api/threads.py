@@ -164,8 +164,12 @@ async def copy(thread_id: str, s: Services = Depends(services)) -> dict[str, Any
 @router.delete("/{thread_id}", status_code=204)
 async def delete(thread_id: str, s: Services = Depends(services)) -> Response:
     thread = await existing_thread(s, thread_id)
-    for run in await s.records.list_runs(thread.thread_id, limit=1000, status="running"):
-        await s.executor.cancel(run.run_id)
+    # Its runs stop first (queued ones too), so none writes to the thread after it is gone.
+    active = await s.executor.unfinished_on_thread(thread.thread_id)
+    for run_id in active:
+        await s.executor.cancel(run_id)
+    for run_id in active:
+        await s.executor.wait(run_id)
     for graph in s.graphs.values():
         if graph.checkpointer is not None:
             await graph.checkpointer.adelete_thread(thread.thread_id)  # type: ignore[union-attr]

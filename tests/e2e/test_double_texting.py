@@ -142,3 +142,16 @@ async def test_many_clients_at_once_never_corrupt_the_thread(http: httpx.AsyncCl
     state = (await http.get(f"/threads/{tid}/state")).json()
     assert len(state["values"]["messages"]) == 2 * len(orders)  # every question answered, in turn
     assert (await http.get(f"/threads/{tid}")).json()["status"] == "idle"
+
+
+async def test_deleting_a_thread_drops_its_queued_runs(http: httpx.AsyncClient) -> None:
+    tid = await new_thread(http)
+    first = await start(http, tid, "where is order #10005")
+    queued = await start(http, tid, "where is order #10002")
+    await until_running(http, tid, first["run_id"])
+    assert (await http.delete(f"/threads/{tid}")).status_code == 204
+    await asyncio.sleep(1.0)  # the queued run's turn comes and goes
+    assert (await http.get(f"/threads/{tid}")).status_code == 404
+    assert (await http.get(f"/threads/{tid}/runs/{queued['run_id']}")).status_code == 404
+    found = (await http.post("/threads/search", json={"limit": 1000})).json()
+    assert tid not in {t["thread_id"] for t in found}
