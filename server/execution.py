@@ -217,8 +217,9 @@ class RunExecutor:
                     for event, data in encoder.encode(part):
                         await self._emit(run, event, data)
                     if run.run_id in self._cancelled:
-                        # Cancelled, though the task never saw it: redis-py's asyncio client swallows a
-                        # cancel that lands during a command (redis/redis-py#2028), so look every step.
+                        # Cancelled, though the task never saw it: a library may swallow a cancel (Python
+                        # 3.11's `asyncio.wait_for`, which redis-py uses when a socket timeout is set,
+                        # loses one that lands as the command completes), so look after every step.
                         raise asyncio.CancelledError
         except self.unavailable:
             raise  # the stores are down: the run is retried, not failed (scale-out)

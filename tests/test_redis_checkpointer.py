@@ -6,6 +6,7 @@ other's data on the shared server.
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import operator
 from collections.abc import AsyncIterator, Iterator
@@ -14,6 +15,7 @@ from uuid import uuid4
 
 import pytest
 from langchain_core.runnables import RunnableConfig
+from langgraph.checkpoint.base import empty_checkpoint
 from langgraph.checkpoint.conformance import checkpointer_test
 from langgraph.checkpoint.conformance.capabilities import DetectedCapabilities
 from langgraph.checkpoint.conformance.initializer import RegisteredCheckpointer
@@ -21,6 +23,7 @@ from langgraph.graph import END, START, StateGraph
 from langgraph.graph.state import CompiledStateGraph
 from langgraph.types import Command, interrupt
 from redis.asyncio import Redis
+from redis.exceptions import ResponseError
 
 from infra.persistence.redis_checkpointer import RedisSaver
 from tests.conformance import BASE, EXTENDED, UNSUPPORTED, assert_conforms
@@ -135,3 +138,54 @@ def test_sync_api_runs_a_graph(redis_url: str) -> None:
         assert saver.get_tuple(config) is None
     finally:
         saver.close()
+
+
+async def test_held_writes_are_stored_before_they_return(redis_url: str) -> None:
+    """A task's writes wait briefly to ride with the thread's next put; they are in Redis when the call returns,
+    with a put, alone, or when the saver closes."""
+    prefix = f"hold-{uuid4().hex[:8]}"
+    saver = RedisSaver(redis_url, prefix=prefix)
+    thread: RunnableConfig = {"configurable": {"thread_id": "t", "checkpoint_ns": ""}}
+    first = await saver.aput(thread, empty_checkpoint(), {}, {})
+    riding = asyncio.ensure_future(saver.aput_writes(first, [("a", 1)], "task-1"))
+    await asyncio.sleep(0)
+    second = await saver.aput(first, empty_checkpoint(), {}, {})
+    await riding
+    await saver.aput_writes(second, [("b", 2)], "task-2")  # no put follows: sent on its own
+    closing = asyncio.ensure_future(saver.aput_writes(second, [("c", 3)], "task-3"))
+    await asyncio.sleep(0)
+    await saver.aclose()
+    assert closing.done() and closing.exception() is None
+
+    reader = RedisSaver(redis_url, prefix=prefix)
+    try:
+        assert (await reader.aget_tuple(first)).pending_writes == [("task-1", "a", 1)]  # type: ignore[union-attr]
+        assert (await reader.aget_tuple(thread)).pending_writes == [  # type: ignore[union-attr]
+            ("task-2", "b", 2),
+            ("task-3", "c", 3),
+        ]
+    finally:
+        await reader.adelete_thread("t")
+        await reader.aclose()
+
+
+async def test_a_failed_call_fails_every_write_it_carried(redis_url: str) -> None:
+    prefix = f"fail-{uuid4().hex[:8]}"
+    saver = RedisSaver(redis_url, prefix=prefix)
+    client = Redis.from_url(redis_url)
+    thread: RunnableConfig = {"configurable": {"thread_id": "t", "checkpoint_ns": ""}}
+    try:
+        first = await saver.aput(thread, empty_checkpoint(), {}, {})
+        second = await saver.aput(first, empty_checkpoint(), {}, {})
+        await client.set(f"{prefix}:{{t}}:w::{first['configurable']['checkpoint_id']}", "not a hash")
+        # Issued together, so held together and sent in one call, which stops at the broken key.
+        broken = saver.aput_writes(first, [("a", 1)], "task-1")
+        fine = saver.aput_writes(second, [("b", 2)], "task-2")
+        results = await asyncio.gather(broken, fine, return_exceptions=True)
+        assert [type(result) for result in results] == [ResponseError, ResponseError]
+        await saver.aput_writes(second, [("b", 2)], "task-2")
+        assert (await saver.aget_tuple(second)).pending_writes == [("task-2", "b", 2)]  # type: ignore[union-attr]
+    finally:
+        await saver.adelete_thread("t")
+        await client.aclose()
+        await saver.aclose()

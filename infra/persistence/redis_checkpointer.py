@@ -1,13 +1,24 @@
 """A LangGraph checkpointer on plain Redis (≥ 6, no modules), safe for Redis Cluster.
 
 Every key of a thread carries the hash tag `{<thread_id>}`, so one thread lives in one
-slot and its writes go in one MULTI/EXEC. Per thread (`t`) and namespace (`ns`):
+slot. Per thread (`t`) and namespace (`ns`):
 
     <prefix>:{t}:keys             SET of every other key of the thread (delete, copy, TTL)
     <prefix>:{t}:ns               SET of the thread's namespaces
     <prefix>:{t}:idx:<ns>         ZSET of checkpoint ids, all score 0, so lex order is id order
     <prefix>:{t}:cp:<ns>:<id>     HASH checkpoint, metadata (serde-packed), parent id
     <prefix>:{t}:w:<ns>:<id>      HASH of pending writes, field `task_id:idx`
+
+A run costs one round trip per checkpoint plus one to start: `get_tuple` and `put` are each
+one EVALSHA of a small Lua script (atomic like MULTI/EXEC, at a fraction of the commands
+redis-py packs and parses in Python), and a task's `put_writes` is held for up to `_HOLD`
+so that it rides in its thread's next `put` (LangGraph saves the superstep's checkpoint
+right after its tasks' writes); if no put comes in time it is sent alone, so writes with
+no put after them (an interrupted run's last, `update_state`'s) return up to `_HOLD` later.
+Either way a call returns only once its data is in Redis. Keys a script derives (a checkpoint's hashes
+once `get_tuple` has found the newest id, the members of `keys` for TTL) are not in KEYS;
+they share the thread's hash tag, so Redis Cluster runs them in the declared keys' slot
+(a proxy that insists on every key being in KEYS would refuse them).
 
 Metadata filters in `alist` are applied in Python after loading (plain Redis has no
 secondary index on metadata), so a filtered listing reads the candidate checkpoints;
@@ -24,7 +35,7 @@ import asyncio
 import random
 import re
 import threading
-from collections.abc import AsyncIterator, Coroutine, Iterator, Sequence
+from collections.abc import AsyncIterator, Coroutine, Iterable, Iterator, Sequence
 from typing import Any, cast
 
 from langchain_core.runnables import RunnableConfig
@@ -45,11 +56,56 @@ from redis.asyncio import Redis
 
 from infra.persistence.redis_client import connect
 
+Op = tuple[list[str], list[str | bytes | int]]  # the keys and args of one operation of `_WRITE`
 Ref = tuple[str, str, str]  # thread id, namespace, checkpoint id
 Refs = list[Ref]  # aliased here: inside the class `list` names the method
 Loaded = list[CheckpointTuple | None]
 Tuples = list[CheckpointTuple]
 _BATCH = 100  # checkpoints loaded per round trip while listing
+_HOLD = 0.002  # seconds a task's writes wait to go with its thread's next checkpoint
+
+# Writes: ARGV is a list of operations, each its name, its number of keys and of args, then its
+# args; its keys are the next ones in KEYS. One call may carry several operations of a thread.
+_WRITE = """
+local k, a = 0, 0
+while a < #ARGV do
+  local op, nkeys, nargs = ARGV[a + 1], tonumber(ARGV[a + 2]), tonumber(ARGV[a + 3])
+  local K, b = {unpack(KEYS, k + 1, k + nkeys)}, a + 3
+  if op == 'put' then
+    -- KEYS: cp, idx, ns, keys. ARGV: checkpoint id, ns, checkpoint, metadata, parent id, ttl or ''.
+    redis.call('HSET', K[1], 'checkpoint', ARGV[b + 3], 'metadata', ARGV[b + 4], 'parent', ARGV[b + 5])
+    redis.call('ZADD', K[2], 0, ARGV[b + 1])
+    redis.call('SADD', K[3], ARGV[b + 2])
+    redis.call('SADD', K[4], K[1], K[2])
+    local ttl = ARGV[b + 6]
+    if ttl ~= '' then
+      for _, key in ipairs(redis.call('SMEMBERS', K[4])) do redis.call('EXPIRE', key, ttl) end
+      redis.call('EXPIRE', K[3], ttl)
+      redis.call('EXPIRE', K[4], ttl)
+    end
+  else
+    -- 'writes' KEYS: w, keys. ARGV: '1' to replace (else keep what is there), ttl or '', then field, value pairs.
+    local set, ttl = ARGV[b + 1] == '1' and 'HSET' or 'HSETNX', ARGV[b + 2]
+    for i = b + 3, b + nargs, 2 do redis.call(set, K[1], ARGV[i], ARGV[i + 1]) end
+    redis.call('SADD', K[2], K[1])
+    if ttl ~= '' then
+      redis.call('EXPIRE', K[1], ttl)
+      redis.call('EXPIRE', K[2], ttl)
+    end
+  end
+  k, a = k + nkeys, b + nargs
+end
+"""
+# KEYS: idx. ARGV: checkpoint id ("" for the newest), cp key and w key without the id.
+# Returns nil if there is no checkpoint, else {id, HGETALL cp, HGETALL w}.
+_GET = """
+local id = ARGV[1]
+if id == '' then
+  id = redis.call('ZREVRANGEBYLEX', KEYS[1], '+', '-', 'LIMIT', 0, 1)[1]
+  if not id then return nil end
+end
+return {id, redis.call('HGETALL', ARGV[2] .. id), redis.call('HGETALL', ARGV[3] .. id)}
+"""
 
 
 class RedisSaver(BaseCheckpointSaver[str]):
@@ -64,6 +120,12 @@ class RedisSaver(BaseCheckpointSaver[str]):
         super().__init__(serde=serde)
         self.url, self.prefix, self.ttl_seconds = url, prefix, ttl_seconds
         self.redis: Redis = connect(url)
+        # Bound to `self.redis` only for the SHA; each call names the client it runs on.
+        self._write_script = self.redis.register_script(_WRITE)
+        self._get_script = self.redis.register_script(_GET)
+        # Per (client, thread): writes waiting to go with the thread's next put, each with its caller's future.
+        self._held: dict[tuple[int, str], list[tuple[Op, asyncio.Future[None]]]] = {}
+        self._flushes: set[asyncio.Task[None]] = set()
         self._sync_redis: Redis | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._lock = threading.Lock()
@@ -119,7 +181,7 @@ class RedisSaver(BaseCheckpointSaver[str]):
         await self._delete_for_runs(self.redis, {str(run_id) for run_id in run_ids})
 
     async def aclose(self) -> None:
-        await self.redis.aclose()
+        await self._close_client(self.redis)
         self.close()
 
     # -- sync API: the same code on a private loop thread ----------------------------------
@@ -178,7 +240,7 @@ class RedisSaver(BaseCheckpointSaver[str]):
         with self._lock:
             loop, client, self._loop, self._sync_redis = self._loop, self._sync_redis, None, None
         if loop is not None and client is not None:
-            asyncio.run_coroutine_threadsafe(client.aclose(), loop).result()
+            asyncio.run_coroutine_threadsafe(self._close_client(client), loop).result()
             loop.call_soon_threadsafe(loop.stop)
 
     def get_next_version(self, current: str | None, channel: None) -> str:
@@ -190,14 +252,13 @@ class RedisSaver(BaseCheckpointSaver[str]):
     async def _get_tuple(self, r: Redis, config: RunnableConfig) -> CheckpointTuple | None:
         thread_id = str(config["configurable"]["thread_id"])
         ns = config["configurable"].get("checkpoint_ns", "")
-        checkpoint_id = get_checkpoint_id(config)
-        if not checkpoint_id:
-            newest = await r.zrevrangebylex(self._key(thread_id, "idx", ns), "+", "-", start=0, num=1)
-            if not newest:
-                return None
-            checkpoint_id = _text(newest[0])
-        loaded = await self._load(r, [(thread_id, ns, checkpoint_id)])
-        return loaded[0]
+        keys, args = [self._key(thread_id, "idx", ns)], [get_checkpoint_id(config) or ""]
+        args += [self._key(thread_id, "cp", ns, ""), self._key(thread_id, "w", ns, "")]
+        found = await self._get_script(keys=keys, args=args, client=r)
+        if found is None:
+            return None
+        checkpoint_id, cp, w = found
+        return self._tuple((thread_id, ns, _text(checkpoint_id)), _pairs(cp), w[1::2])
 
     async def _load(self, r: Redis, refs: Sequence[Ref]) -> Loaded:
         """Read checkpoints with their writes in one round trip; `None` where one is gone."""
@@ -206,16 +267,15 @@ class RedisSaver(BaseCheckpointSaver[str]):
                 pipe.hgetall(self._key(thread_id, "cp", ns, checkpoint_id))
                 pipe.hgetall(self._key(thread_id, "w", ns, checkpoint_id))
             replies = await pipe.execute()
-        return [self._tuple(ref, cp, w) for ref, cp, w in zip(refs, replies[::2], replies[1::2], strict=True)]
+        return [self._tuple(ref, cp, w.values()) for ref, cp, w in zip(refs, replies[::2], replies[1::2], strict=True)]
 
-    def _tuple(self, ref: Ref, cp: dict[bytes, bytes], w: dict[bytes, bytes]) -> CheckpointTuple | None:
+    def _tuple(self, ref: Ref, cp: dict[bytes, bytes], w: Iterable[bytes]) -> CheckpointTuple | None:
+        """The tuple from a checkpoint's hash and the values of its writes' hash."""
         if not cp:
             return None
         thread_id, ns, checkpoint_id = ref
         parent = cp[b"parent"].decode()
-        writes = sorted(
-            (self._unpack(packed) for packed in w.values()), key=lambda x: writes_sort_key(x[1], x[0], x[2])
-        )
+        writes = sorted((self._unpack(packed) for packed in w), key=lambda x: writes_sort_key(x[1], x[0], x[2]))
         pending: list[PendingWrite] = [(task_id, channel, value) for task_id, _, _, channel, value in writes]
         return CheckpointTuple(
             {"configurable": {"thread_id": thread_id, "checkpoint_ns": ns, "checkpoint_id": checkpoint_id}},
@@ -281,23 +341,15 @@ class RedisSaver(BaseCheckpointSaver[str]):
     ) -> RunnableConfig:
         thread_id = str(config["configurable"]["thread_id"])
         ns = config["configurable"].get("checkpoint_ns", "")
-        record = {
-            "checkpoint": self._pack(checkpoint),
-            "metadata": self._pack(get_checkpoint_metadata(config, metadata)),
-            "parent": config["configurable"].get("checkpoint_id") or "",
-        }
-        cp_key, idx_key = self._key(thread_id, "cp", ns, checkpoint["id"]), self._key(thread_id, "idx", ns)
-        async with r.pipeline(transaction=True) as pipe:
-            pipe.hset(cp_key, mapping=record)  # type: ignore[arg-type]
-            pipe.zadd(idx_key, {checkpoint["id"]: 0})
-            pipe.sadd(self._key(thread_id, "ns"), ns)
-            pipe.sadd(self._key(thread_id, "keys"), cp_key, idx_key)
-            if self.ttl_seconds is not None:
-                pipe.smembers(self._key(thread_id, "keys"))
-            replies = await pipe.execute()
-        if self.ttl_seconds is not None:
-            await self._expire(r, thread_id, [_text(k) for k in replies[-1]])
+        keys = [self._key(thread_id, "cp", ns, checkpoint["id"]), self._key(thread_id, "idx", ns)]
+        keys += [self._key(thread_id, "ns"), self._key(thread_id, "keys")]
+        args = [checkpoint["id"], ns, self._pack(checkpoint), self._pack(get_checkpoint_metadata(config, metadata))]
+        args += [config["configurable"].get("checkpoint_id") or "", self._ttl()]
+        await self._send(r, thread_id, (keys, ["put", len(keys), len(args), *args]))
         return {"configurable": {"thread_id": thread_id, "checkpoint_ns": ns, "checkpoint_id": checkpoint["id"]}}
+
+    def _ttl(self) -> str:
+        return "" if self.ttl_seconds is None else str(self.ttl_seconds)
 
     async def _expire(self, r: Redis, thread_id: str, keys: Sequence[str]) -> None:
         async with r.pipeline(transaction=False) as pipe:
@@ -308,23 +360,67 @@ class RedisSaver(BaseCheckpointSaver[str]):
     async def _put_writes(
         self, r: Redis, config: RunnableConfig, writes: Sequence[tuple[str, Any]], task_id: str, task_path: str
     ) -> None:
+        if not writes:
+            return
         thread_id = str(config["configurable"]["thread_id"])
         ns, checkpoint_id = config["configurable"].get("checkpoint_ns", ""), config["configurable"]["checkpoint_id"]
-        key = self._key(thread_id, "w", ns, checkpoint_id)
-        replace = all(channel in WRITES_IDX_MAP for channel, _ in writes)  # as the stock savers: replace or keep
-        async with r.pipeline(transaction=True) as pipe:
-            for n, (channel, value) in enumerate(writes):
-                idx = WRITES_IDX_MAP.get(channel, n)
-                packed = self._pack((task_id, task_path, idx, channel, value))
-                if replace:
-                    pipe.hset(key, f"{task_id}:{idx}", packed)
-                else:
-                    pipe.hsetnx(key, f"{task_id}:{idx}", packed)
-            pipe.sadd(self._key(thread_id, "keys"), key)
-            if self.ttl_seconds is not None:
-                pipe.expire(key, self.ttl_seconds)
-                pipe.expire(self._key(thread_id, "keys"), self.ttl_seconds)
-            await pipe.execute()
+        # As the stock SQL savers: a batch of special writes (errors, interrupts...) replaces, others keep.
+        replace = all(channel in WRITES_IDX_MAP for channel, _ in writes)
+        args: list[str | bytes] = ["1" if replace else "0", self._ttl()]
+        for n, (channel, value) in enumerate(writes):
+            idx = WRITES_IDX_MAP.get(channel, n)
+            args += [f"{task_id}:{idx}", self._pack((task_id, task_path, idx, channel, value))]
+        keys = [self._key(thread_id, "w", ns, checkpoint_id), self._key(thread_id, "keys")]
+        # Held until the thread's next put (usually within a superstep) so both go in one round trip;
+        # sent alone after `_HOLD` if none comes. Either way this returns once they are in Redis.
+        loop, lane = asyncio.get_running_loop(), (id(r), thread_id)
+        done: asyncio.Future[None] = loop.create_future()
+        held = self._held.setdefault(lane, [])
+        held.append(((keys, ["writes", len(keys), len(args), *args]), done))
+        if len(held) == 1:
+            loop.call_later(_HOLD, self._flush, r, thread_id)
+        await done
+
+    def _flush(self, r: Redis, thread_id: str) -> None:
+        """Send a thread's held writes on their own, if no put has taken them."""
+        if (id(r), thread_id) not in self._held:
+            return
+        task = asyncio.get_running_loop().create_task(self._send(r, thread_id, None))
+        self._flushes.add(task)
+        task.add_done_callback(self._flushes.discard)
+
+    async def _close_client(self, r: Redis) -> None:
+        """Send the client's held writes (their writers are waiting), then close it."""
+        flushes = [task for task in self._flushes if task.get_loop() is asyncio.get_running_loop()]
+        await asyncio.gather(*flushes, *(self._send(r, t, None) for c, t in list(self._held) if c == id(r)))
+        await r.aclose()
+
+    async def _send(self, r: Redis, thread_id: str, op: Op | None) -> None:
+        """Run `op` with the thread's held writes in one call, then resolve the writers' futures.
+
+        A failure reaches every writer; the caller of `op` gets it raised."""
+        held = self._held.pop((id(r), thread_id), [])
+        ops = [o for o, _ in held] + ([op] if op else [])
+        if not ops:
+            return
+        try:
+            await self._write_script(
+                keys=[k for keys, _ in ops for k in keys], args=[arg for _, args in ops for arg in args], client=r
+            )
+        except Exception as e:
+            for _, done in held:
+                if not done.done():
+                    done.set_exception(e)
+            if op is not None:
+                raise
+        except BaseException:  # cancelled: whether the call ran is unknown
+            for _, done in held:
+                done.cancel()
+            raise
+        else:
+            for _, done in held:
+                if not done.done():
+                    done.set_result(None)
 
     async def _delete_thread(self, r: Redis, thread_id: str) -> None:
         keys = [_text(k) for k in await r.smembers(self._key(thread_id, "keys"))]
@@ -374,6 +470,11 @@ class RedisSaver(BaseCheckpointSaver[str]):
                     pipe.zrem(self._key(thread_id, "idx", ns), checkpoint_id)
                     pipe.srem(self._key(thread_id, "keys"), cp_key, w_key)
                 await pipe.execute()
+
+
+def _pairs(flat: Sequence[bytes]) -> dict[bytes, bytes]:
+    """A hash from the flat field, value list of HGETALL inside a script."""
+    return dict(zip(flat[::2], flat[1::2], strict=True))
 
 
 def _text(value: bytes | str) -> str:
