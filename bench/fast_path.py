@@ -6,7 +6,9 @@
 Every run refunds an order of its own (see bench.common), and fails loudly if its final
 answer is not an issued refund. All setups are started first and the cells are interleaved
 (for each repeat and concurrency: a, b, c back to back), so a noisy neighbour hits all three
-alike. Results go to `<out>/fast_path.{json,md}`; targets print PASS/MISS, never fail the run.
+alike. Results go to `<out>/<name>.{json,md}` (`--name`, default fast_path); targets print
+PASS/MISS, never fail the run. `--setups b,r1,r2` compares embedded mode with scale-out on
+Redis with one and two worker processes.
 """
 
 from __future__ import annotations
@@ -203,6 +205,7 @@ def parser() -> argparse.ArgumentParser:
         type=int,
         help="pass --n-jobs-per-worker to langgraph dev (default: as shipped, one run at a time)",
     )
+    p.add_argument("--name", default="fast_path", help="results file name, without suffix (default fast_path)")
     add_output_options(p)
     return p
 
@@ -221,12 +224,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     meta = {
         "machine": machine_info(),
         "command": command,
+        "setups": setups,
         "shop": shop,
         "settings": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()},
         "elapsed_s": round(time.perf_counter() - started, 1),
     }
     print(table)
-    for path in report.write(args.out, table, meta, cells, summary):
+    for path in report.write(args.out, table, meta, cells, summary, args.name):
         log(f"wrote {path}")
     return 0
 

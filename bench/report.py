@@ -149,7 +149,9 @@ def markdown(summary: Summary, concurrencies: list[int], setups: list[str], repe
     return "\n".join(lines) + "\n"
 
 
-def write(out: Path, table: str, meta: dict[str, Any], cells: list[CellRun], summary: Summary) -> list[Path]:
+def write(
+    out: Path, table: str, meta: dict[str, Any], cells: list[CellRun], summary: Summary, name: str = "fast_path"
+) -> list[Path]:
     out.mkdir(parents=True, exist_ok=True)
     data = {
         **meta,
@@ -157,11 +159,11 @@ def write(out: Path, table: str, meta: dict[str, Any], cells: list[CellRun], sum
         "targets": verdicts(summary),
         "cells": [cell.to_json() for cell in cells],
     }
-    json_path, md_path = out / "fast_path.json", out / "fast_path.md"
+    json_path, md_path = out / f"{name}.json", out / f"{name}.md"
     json_path.write_text(json.dumps(data, indent=1, default=str) + "\n")
     machine = meta["machine"]
     header = (
-        f"# Fast path: refund request, a in-process vs b switchyard vs c langgraph dev\n\n"
+        f"# Fast path: refund request, {' vs '.join(LABELS[s] for s in meta['setups'])}\n\n"
         f"{machine['timestamp']}, {machine['cpu_count']} CPUs, Python {machine['python']}, "
         f"langgraph {machine['versions']['langgraph']}, git {machine['git_sha'] or '?'}\n\n"
         f"Command: `{meta['command']}`\n\n"
