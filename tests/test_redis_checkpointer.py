@@ -189,3 +189,26 @@ async def test_a_failed_call_fails_every_write_it_carried(redis_url: str) -> Non
         await saver.adelete_thread("t")
         await client.aclose()
         await saver.aclose()
+
+
+async def test_many_concurrent_threads_share_a_bounded_pool(redis_url: str) -> None:
+    """Connection exhaustion: 200 threads at once through one saver, nothing leaks or fails."""
+    saver = RedisSaver(redis_url, prefix=f"many-{uuid4().hex[:8]}")
+    graph = build(saver)
+    client = Redis.from_url(redis_url)
+    try:
+        before = len(await client.client_list())
+        configs: list[RunnableConfig] = [{"configurable": {"thread_id": f"t{i}"}} for i in range(200)]
+        paused = await asyncio.gather(*(graph.ainvoke({"steps": []}, c) for c in configs))
+        assert all(p["__interrupt__"] for p in paused)
+        done = await asyncio.gather(*(graph.ainvoke(Command(resume="ok"), c) for c in configs))
+        assert all(d["steps"] == ["start", "review:ok", "finish"] for d in done)
+        opened = len(await client.client_list()) - before
+        assert opened <= 128  # the pool bound: operations wait for a connection, none fails
+        again = await asyncio.gather(*(saver.aget_tuple(c) for c in configs))
+        assert all(t is not None for t in again)
+    finally:
+        for i in range(200):
+            await saver.adelete_thread(f"t{i}")
+        await client.aclose()
+        await saver.aclose()

@@ -119,7 +119,7 @@ class RedisSaver(BaseCheckpointSaver[str]):
     ) -> None:
         super().__init__(serde=serde)
         self.url, self.prefix, self.ttl_seconds = url, prefix, ttl_seconds
-        self.redis: Redis = connect(url)
+        self.redis: Redis = connect(url, max_connections=128)
         # Bound to `self.redis` only for the SHA; each call names the client it runs on.
         self._write_script = self.redis.register_script(_WRITE)
         self._get_script = self.redis.register_script(_GET)
@@ -191,7 +191,7 @@ class RedisSaver(BaseCheckpointSaver[str]):
             if self._loop is None:
                 self._loop = asyncio.new_event_loop()
                 threading.Thread(target=self._loop.run_forever, name="redis-saver", daemon=True).start()
-                self._sync_redis = connect(self.url)
+                self._sync_redis = connect(self.url, max_connections=128)
         client = cast(Redis, self._sync_redis)
         coro: Coroutine[Any, Any, Any] = make(client)
         return asyncio.run_coroutine_threadsafe(coro, self._loop).result()

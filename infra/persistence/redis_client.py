@@ -11,7 +11,7 @@ import socket
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from redis.asyncio import Redis
+from redis.asyncio import BlockingConnectionPool, Redis
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialWithJitterBackoff
 from redis.exceptions import BusyLoadingError, ConnectionError, TimeoutError
@@ -39,8 +39,13 @@ def client_options() -> dict[str, Any]:
 _KEEPALIVE = {socket.TCP_KEEPIDLE: 5, socket.TCP_KEEPINTVL: 1, socket.TCP_KEEPCNT: 3}
 
 
-def connect(url: str) -> Redis:
-    return Redis.from_url(url, **client_options())
+def connect(url: str, max_connections: int = 512) -> Redis:
+    """A client whose pool waits (up to 10 s) for a free connection when all `max_connections`
+    are busy, instead of failing with `MaxConnectionsError` as redis-py's default pool does past
+    100: a burst queues for connections rather than failing runs. Each open stream holds one
+    connection while it waits for events, so the main client's pool is the larger one."""
+    pool = BlockingConnectionPool.from_url(url, max_connections=max_connections, timeout=10, **client_options())
+    return Redis.from_pool(pool)
 
 
 def redacted(url: str) -> str:
