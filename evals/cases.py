@@ -1,4 +1,4 @@
-"""Eval cases for the support graph: the schema, a validating loader, outcome checks, and one in-process run.
+"""Eval cases for the support graph: the schema, a validating loader, and the outcome checks.
 
 A case is one JSON object per line of `evals/datasets/*.jsonl` (see `evals/datasets/README.md`):
 
@@ -12,29 +12,19 @@ A case is one JSON object per line of `evals/datasets/*.jsonl` (see `evals/datas
 `expected_path` lists the supersteps of the last turn, each a set of node names. Earlier user turns are run
 through the graph first on the same thread; assistant turns in `messages` document what the graph said and are
 not injected. `evaluate(check, final_state)` judges one outcome check on the state the last turn ended in.
+Targets run cases (`evals.inproc`, `evals.remote`); `evals.runner` runs a whole dataset.
 """
 
 from __future__ import annotations
 
 import json
-import shutil
-import time
-import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, get_args
 
-from langchain_core.messages import HumanMessage
-from langgraph.checkpoint.memory import InMemorySaver
-
 from graphs.support import build
-from infra.llm.service import LlmService
-from infra.settings import get_settings
-from nodes.deps import use_llm, use_shop
-from nodes.state import Context, SupportInput
 from routers.types import INTENTS, Intent, Tier
-from shop.tools import Shop
 
 TAGS: dict[str, str] = {
     "canonical": "plain, well-formed phrasing of the intent",
@@ -383,92 +373,3 @@ def graph_nodes() -> frozenset[str]:
     if _NODES is None:
         _NODES = frozenset(build().get_graph().nodes) - {"__start__", "__end__"}
     return _NODES
-
-
-# ---------------------------------------------------------------- running one case
-
-
-@dataclass
-class CaseRun:
-    """What one case did: the `route` node's decision (not the state's final `route`, which an agent's refund
-    hand-off rewrites), the last turn's supersteps, the final state, and each check's verdict."""
-
-    case: Case
-    intent: str | None
-    tier: str | None
-    path: list[frozenset[str]]
-    final_state: dict[str, Any]
-    checks: list[tuple[Check, bool, str]]
-    seconds: float
-
-    @property
-    def intent_ok(self) -> bool:
-        return self.intent == self.case.expected_intent
-
-    @property
-    def path_ok(self) -> bool:
-        return tuple(self.path) == self.case.expected_path
-
-    @property
-    def checks_ok(self) -> bool:
-        return all(ok for _, ok, _ in self.checks)
-
-
-def seed_shop_template(folder: Path, orders: int = 1000, customers: int = 200) -> Path:
-    """A small demo shop (seed 42, as of 2026-11-01) in `folder`; every fixture order is in it.
-    Cases run on copies of it, because refunds and cancellations are real."""
-    from shop.seed import seed_database
-
-    folder.mkdir(parents=True, exist_ok=True)
-    if not (folder / "shop.db").exists():
-        seed_database(folder / "shop.db", seed=42, customers=customers, orders=orders)
-    return folder
-
-
-async def run_case(case: Case, shop_template: Path, workdir: Path, llm: LlmService | None = None) -> CaseRun:
-    """Run one case in-process through the real support graph, on a fresh copy of the shop.
-
-    Earlier user turns run first on the same thread; the last turn streams in `debug` mode, so its
-    supersteps are recorded as sets of task names. Without `llm`, a fresh service is made from the settings
-    (the bundled simulator when no OpenAI key is set), so no LLM cache is shared between cases. Shop and
-    LLM are process-wide (`nodes.deps`): run cases one at a time in a process.
-    """
-    folder = workdir / f"{case.id}-{uuid.uuid4().hex[:8]}"
-    shutil.copytree(shop_template, folder)
-    shop = await Shop.open(folder / "shop.db")
-    use_shop(shop)
-    use_llm(llm or LlmService.from_settings(get_settings()))
-    try:
-        graph = build(checkpointer=InMemorySaver())
-        config: Any = {"configurable": {"thread_id": f"eval-{case.id}"}}
-        context = Context(**{"priority": "eval", **case.context})
-        *earlier, last = case.user_turns
-        for text in earlier:
-            await graph.ainvoke(SupportInput(messages=[HumanMessage(text)]), config, context=context)
-        steps: dict[int, set[str]] = {}
-        decision: dict[str, Any] = {}
-        started = time.perf_counter()
-        async for part in graph.astream(
-            SupportInput(messages=[HumanMessage(last)]), config, context=context, stream_mode="debug"
-        ):
-            if part["type"] == "task":
-                steps.setdefault(part["step"], set()).add(part["payload"]["name"])
-            elif part["type"] == "task_result" and part["payload"]["name"] == "route":
-                decision = dict(part["payload"]["result"]).get("route") or {}
-        seconds = time.perf_counter() - started
-        snapshot = await graph.aget_state(config)
-    finally:
-        use_shop(None)
-        use_llm(None)
-        await shop.close()
-        shutil.rmtree(folder, ignore_errors=True)
-    state = {**snapshot.values, "__interrupt__": [i.value for i in snapshot.interrupts]}
-    return CaseRun(
-        case=case,
-        intent=decision.get("intent"),
-        tier=decision.get("tier"),
-        path=[frozenset(steps[s]) for s in sorted(steps)],
-        final_state=state,
-        checks=[(c, *evaluate(c, state)) for c in case.checks],
-        seconds=seconds,
-    )

@@ -1,4 +1,4 @@
-"""The `switchyard` command: serve, seed, sim, bench.
+"""The `switchyard` command: serve, seed, sim, eval, bench.
 
 Every option also reads a `SWITCHYARD_*` environment variable (see infra.settings);
 an option given on the command line wins.
@@ -92,6 +92,12 @@ def sim(args: argparse.Namespace) -> int:
     return 0
 
 
+def eval_(args: argparse.Namespace) -> int:
+    from evals.runner import main as eval_main
+
+    return int(eval_main(args.rest))
+
+
 def bench(args: argparse.Namespace) -> int:
     from bench import checkpointers, fast_path, llm_path, sessions
 
@@ -145,6 +151,11 @@ def parser() -> argparse.ArgumentParser:
     m.add_argument("--seed", dest="sim_seed", type=int, help="fault draw seed (SWITCHYARD_SIM_SEED)")
     m.add_argument("--log-level", dest="log_level", help="debug|info|warning")
     m.set_defaults(func=sim)
+
+    # Its options are evals.runner's (switchyard eval -h); prefix_chars keeps argparse from reading them here.
+    e = sub.add_parser("eval", help="run the offline evals (see evals/README.md)", add_help=False, prefix_chars="+")
+    e.add_argument("rest", nargs=argparse.REMAINDER, help="its options (see: switchyard eval -h)")
+    e.set_defaults(func=eval_)
 
     b = sub.add_parser("bench", help="run a benchmark (see bench/README.md)")
     b.add_argument("name", choices=["fast-path", "checkpointers", "llm-path", "sessions"], help="which benchmark")

@@ -9,7 +9,8 @@ from typing import Any
 
 import pytest
 
-from evals.cases import CHECK_KINDS, TAGS, CaseError, evaluate, load_cases, parse_case, run_case
+from evals.cases import CHECK_KINDS, TAGS, CaseError, evaluate, load_cases, parse_case
+from evals.inproc import run_case
 from graphs.support import build
 from routers.types import INTENTS
 
