@@ -156,6 +156,7 @@ class RunExecutor:
             status = "success" if failure is None else "error"
         except asyncio.CancelledError:
             if self._cancelled.get(run.run_id) == "abandon":
+                del self._cancelled[run.run_id]
                 raise
             # Our own task: record the outcome, then let the task end normally.
             status = "error" if self._stopping else "interrupted"
