@@ -40,7 +40,7 @@ class Settings(BaseSettings):
 
     # Scale-out: with a Redis URL, threads, runs, checkpoints, event logs, the run queue, the LLM
     # gate and the LLM cache's second tier live in Redis, shared by every process on it.
-    redis_url: str | None = None
+    redis_url: str | None = Field(default=None, validation_alias=AliasChoices("SWITCHYARD_REDIS_URL", "REDIS_URL"))
     # Every key this service writes starts with this prefix (several deployments can share a Redis).
     redis_prefix: str = "sy"
     # A process that stops renewing its runs' leases for this long is presumed dead; others take over.
