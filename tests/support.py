@@ -66,7 +66,9 @@ def start_server(
     db: Path, log: Path, *, port: int | None = None, env: dict[str, str] | None = None, workers: int = 1
 ) -> ServerProcess:
     port = port or free_port()
-    environ = {**os.environ, "SWITCHYARD_HEARTBEAT_SECONDS": "5", **(env or {})}
+    # The test decides the mode: a REDIS_URL in the caller's environment must not switch it.
+    inherited = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "SWITCHYARD_REDIS_URL")}
+    environ = {**inherited, "SWITCHYARD_HEARTBEAT_SECONDS": "5", **(env or {})}
     handle = log.open("ab")
     process = subprocess.Popen(
         [
