@@ -28,6 +28,8 @@ class Settings(BaseSettings):
     log_level: str = "info"
     # Browser origins allowed by CORS. LangGraph Studio runs on smith.langchain.com.
     cors_origins: list[str] = ["*"]
+    # Request bodies larger than this are refused with 413, declared or chunked.
+    max_body_bytes: int = 1024 * 1024
 
     # Runs executing at once in this process; more wait their turn (pending), so a burst
     # shares the CPU in order instead of every run missing its deadline together.

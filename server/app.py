@@ -35,7 +35,7 @@ from nodes.deps import use_llm, use_shop
 from server import errors
 from server.api import assistants, meta, runs, store, threads
 from server.execution import RunExecutor
-from server.middleware import PlainTextJson
+from server.middleware import BodySizeLimit, PlainTextJson
 from server.recovery import resume_unfinished, stored_request
 from server.scaleout import ScaleOutExecutor, worker_id
 from server.services import Services
@@ -161,6 +161,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for module in (meta, assistants, threads, runs, store):
         app.include_router(module.router)
     app.add_middleware(PlainTextJson)
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(
         CORSMiddleware,
         allow_origins=app.state.settings.cors_origins,

@@ -48,6 +48,7 @@ class Unprocessable(ApiError):
     code = "invalid_request"
 
 
+UNPARSEABLE_BODY = "Request body is not valid JSON: not UTF-8, or nested too deeply."
 STORE_UNAVAILABLE = "The shared store (Redis) is unreachable; retry shortly. Nothing was lost."
 
 
@@ -77,6 +78,10 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        # FastAPI answers a body json.loads fails on with anything but JSONDecodeError (invalid UTF-8,
+        # nesting past the parser's recursion limit) with a bare 400: it is malformed JSON like any other.
+        if isinstance(exc.__cause__, UnicodeDecodeError | RecursionError):
+            return JSONResponse({"detail": UNPARSEABLE_BODY, "code": "invalid_json"}, status_code=422)
         codes = {404: "not_found", 405: "method_not_allowed", 413: "payload_too_large"}
         return JSONResponse(
             {"detail": exc.detail, "code": codes.get(exc.status_code, "http_error")},

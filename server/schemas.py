@@ -9,15 +9,40 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from server.sse import StreamMode
 
 MultitaskStrategy = Literal["reject", "enqueue", "interrupt", "rollback"]
 
 
+# Deeper bodies parse, but orjson (records, checkpoints, SSE) refuses nesting past 255 levels,
+# and the run record wraps a body a few levels deeper still.
+MAX_JSON_DEPTH = 200
+
+
+def json_depth(value: Any) -> int:
+    """Nesting depth of parsed JSON, iteratively: the value may be nested ~1000 levels deep."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        deepest = max(deepest, depth)
+        if isinstance(item, dict):
+            stack.extend((v, depth + 1) for v in item.values())
+        elif isinstance(item, list):
+            stack.extend((v, depth + 1) for v in item)
+    return deepest
+
+
 class Body(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _not_too_deep(cls, data: Any) -> Any:
+        if json_depth(data) > MAX_JSON_DEPTH:
+            raise ValueError(f"nested deeper than {MAX_JSON_DEPTH} levels")
+        return data
 
 
 class CheckpointConfig(BaseModel):

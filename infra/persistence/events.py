@@ -57,6 +57,10 @@ class _RunLog:
     changed: asyncio.Event = field(default_factory=asyncio.Event)
 
 
+# Ids are 64-bit in every store (Redis stream ids, SQLite integers); a larger one was never issued.
+MAX_EVENT_ID = 2**63 - 1
+
+
 def parse_event_id(value: str | None) -> int:
     """The sequence number after which to replay; 0 replays everything."""
     if value is None or value.strip() in ("", "-1"):
@@ -65,7 +69,7 @@ def parse_event_id(value: str | None) -> int:
         seq = int(value.strip())
     except ValueError:
         raise UnknownEventId(f"Last-Event-ID {value!r} is not an event id of this stream") from None
-    if seq < 0:
+    if not 0 <= seq <= MAX_EVENT_ID:
         raise UnknownEventId(f"Last-Event-ID {value!r} is not an event id of this stream")
     return seq
 
