@@ -169,8 +169,9 @@ async def start_server(
     cwd: Path,
     env: dict[str, str],
     ready_timeout: float = 90.0,
+    ready_path: str = "/ok",
 ) -> ServerProcess:
-    """Start `command` (which must listen on 127.0.0.1:`port`) and wait until GET /ok answers."""
+    """Start `command` (which must listen on 127.0.0.1:`port`) and wait until GET `ready_path` answers."""
     handle = log.open("ab")
     process = subprocess.Popen(
         command,
@@ -188,13 +189,13 @@ async def start_server(
             if process.poll() is not None:
                 raise RuntimeError(f"{name} exited with {process.returncode}:\n{log.read_text()[-3000:]}")
             try:
-                if (await client.get(f"{server.url}/ok")).status_code == 200:
+                if (await client.get(f"{server.url}{ready_path}")).status_code == 200:
                     return server
             except httpx.HTTPError:
                 pass
             await asyncio.sleep(0.2)
     server.stop()
-    raise RuntimeError(f"{name} did not answer /ok within {ready_timeout:.0f}s:\n{log.read_text()[-3000:]}")
+    raise RuntimeError(f"{name} did not answer {ready_path} within {ready_timeout:.0f}s:\n{log.read_text()[-3000:]}")
 
 
 # -- numbers ---------------------------------------------------------------------------------------

@@ -7,8 +7,6 @@ the last `values` frame is parsed, and it is what the caller checks routing and 
 
 from __future__ import annotations
 
-import asyncio
-import subprocess
 import sys
 import time
 from collections.abc import AsyncIterator
@@ -34,22 +32,9 @@ async def start_simulator(speed: SimSpeed, workdir: Path, ready_timeout: float =
     log = workdir / f"sim-{port}.log"
     command = [sys.executable, "-m", "server.cli", "sim", "--host", "127.0.0.1", "--port", str(port)]
     command += ["--ttft-ms", str(speed.ttft_ms), "--tokens-per-s", str(speed.tokens_per_s), "--log-level", "warning"]
-    with log.open("ab") as handle:
-        process = subprocess.Popen(command, cwd=ROOT, stdout=handle, stderr=subprocess.STDOUT, start_new_session=True)
-    sim = ServerProcess("switchyard sim", f"http://127.0.0.1:{port}", process, log)
-    deadline = time.monotonic() + ready_timeout
-    async with httpx.AsyncClient(timeout=2) as client:
-        while time.monotonic() < deadline:
-            if process.poll() is not None:
-                raise RuntimeError(f"simulator exited with {process.returncode}:\n{log.read_text()[-3000:]}")
-            try:
-                if (await client.get(f"{sim.url}/v1/models")).status_code == 200:
-                    return sim
-            except httpx.HTTPError:
-                pass
-            await asyncio.sleep(0.2)
-    sim.stop()
-    raise RuntimeError(f"simulator did not answer within {ready_timeout:.0f}s:\n{log.read_text()[-3000:]}")
+    return await start_server(
+        "switchyard sim", command, port, log, cwd=ROOT, env={}, ready_timeout=ready_timeout, ready_path="/v1/models"
+    )
 
 
 @dataclass(frozen=True)

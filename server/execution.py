@@ -61,6 +61,11 @@ def public_error(exc: BaseException) -> dict[str, str]:
     return {"error": "InternalError", "message": "The run failed unexpectedly; see the server log."}
 
 
+def cancelled(why: str) -> dict[str, str]:
+    """The failure recorded for a run stopped before its end."""
+    return {"error": "Cancelled", "message": why}
+
+
 class ThreadBusy(Exception):
     """The thread has a run executing or queued, and the new run asked not to wait (`reject`)."""
 
@@ -160,10 +165,7 @@ class RunExecutor:
                 raise
             # Our own task: record the outcome, then let the task end normally.
             status = "error" if self._stopping else "interrupted"
-            failure = {
-                "error": "Cancelled",
-                "message": "the server shut down during the run" if self._stopping else "the run was cancelled",
-            }
+            failure = cancelled("the server shut down during the run" if self._stopping else "the run was cancelled")
         finally:
             self._started.discard(run.run_id)
         return await self._conclude(run, request, status, failure)

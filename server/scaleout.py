@@ -31,7 +31,7 @@ from infra.jsonwire import loads
 from infra.persistence.events import EventLog
 from infra.persistence.records import RecordStore, RunRecord
 from infra.persistence.redis_queue import Claim, RedisRunQueue
-from server.execution import CancelAction, RunExecutor, RunRequest, ThreadBusy
+from server.execution import CancelAction, RunExecutor, RunRequest, ThreadBusy, cancelled
 
 log = logging.getLogger("switchyard.scaleout")
 
@@ -132,8 +132,7 @@ class ScaleOutExecutor(RunExecutor):
             request = await self.prepare(run, False)
             if request is not None:
                 self._cancelled[run_id] = action
-                cancelled = {"error": "Cancelled", "message": "the run was cancelled"}
-                await self._conclude(run, request, "interrupted", cancelled)
+                await self._conclude(run, request, "interrupted", cancelled("the run was cancelled"))
         return outcome != "none"
 
     # -- the workers' side -------------------------------------------------------------------
