@@ -1,4 +1,4 @@
-# Switchyard: `make run` serves the demo on 127.0.0.1:8123; `make test` runs the whole suite.
+# Switchyard: `make run` serves the demo on 127.0.0.1:8123 (auth off: loopback only); `make test` runs the whole suite.
 # Both create .venv and install everything on first use (Python 3.11 is all they need).
 
 PYTHON ?= python3.11
@@ -7,6 +7,8 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PORT ?= 8123
 DB ?= var
+# The local demo runs without API keys (loopback only); `make run AUTH=on` to try keys.
+AUTH ?= off
 
 .PHONY: run test lint bench seed clean install
 
@@ -25,7 +27,7 @@ seed: $(STAMP)
 	$(BIN)/switchyard seed --db $(DB)
 
 run: $(STAMP)
-	$(BIN)/switchyard serve --host 127.0.0.1 --port $(PORT) --db $(DB)
+	$(BIN)/switchyard serve --host 127.0.0.1 --port $(PORT) --db $(DB) --auth $(AUTH)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest

@@ -68,7 +68,8 @@ def start_server(
     port = port or free_port()
     # The test decides the mode: a REDIS_URL in the caller's environment must not switch it.
     inherited = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "SWITCHYARD_REDIS_URL")}
-    environ = {**inherited, "SWITCHYARD_HEARTBEAT_SECONDS": "5", **(env or {})}
+    # Loopback only, so auth may be off; tests of auth turn it on.
+    environ = {**inherited, "SWITCHYARD_HEARTBEAT_SECONDS": "5", "SWITCHYARD_AUTH": "off", **(env or {})}
     handle = log.open("ab")
     process = subprocess.Popen(
         [

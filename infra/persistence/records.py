@@ -31,6 +31,8 @@ class ThreadRecord:
     interrupts: dict[str, Any] = field(default_factory=dict)
     config: dict[str, Any] = field(default_factory=dict)
     error: str | None = None
+    # The tenant that owns the thread and its runs; None when it was created with auth off.
+    tenant: str | None = None
 
 
 @dataclass
@@ -55,6 +57,8 @@ class ThreadQuery:
     values: dict[str, Any] = field(default_factory=dict)
     status: ThreadStatus | None = None
     ids: list[str] | None = None
+    # Only this tenant's threads; None: every thread (auth off).
+    tenant: str | None = None
     limit: int = 10
     offset: int = 0
     sort_by: Literal["thread_id", "status", "created_at", "updated_at"] = "created_at"

@@ -6,6 +6,7 @@ Keys, for a prefix `p`, thread `t` and run `r`:
     p:run:{t}:r           STRING  the run record as JSON
     p:runs:{t}            ZSET    the thread's run ids, scored by created_at
     p:threads             ZSET    every thread id, scored by created_at
+    p:tenant:{n}:threads  ZSET    the thread ids of tenant n, scored by created_at
     p:unfinished          SET     ids of runs that are pending or running
     p:runidx              HASH    run id -> thread id, so `get_run` finds the run's key
 
@@ -15,9 +16,10 @@ a run, its thread and the indexes change atomically. The global keys live in oth
 so this store targets a single Redis (or a primary with replicas), not Redis Cluster.
 
 Cost: plain Redis has no secondary index on JSON, so `search_threads` and `count_threads`
-read every candidate thread record (all threads under the prefix, or only `ids` when
-given) and filter and sort in Python: O(threads) reads per call, in batches. `list_runs`
-reads all runs of one thread. Both sort exactly as the SQLite store does (ISO strings,
+read every candidate thread record (all threads under the prefix, the tenant's threads
+when the query names one, or only `ids` when given) and filter and sort in Python:
+O(threads) reads per call, in batches (a count with no filter reads an index's size only).
+`list_runs` reads all runs of one thread. Both sort exactly as the SQLite store does (ISO strings,
 ties by id), so the two stores agree on order.
 """
 
@@ -100,6 +102,7 @@ def _matches(doc: dict[str, Any] | None, filters: dict[str, Any]) -> bool:
 def _selected(t: ThreadRecord, query: ThreadQuery) -> bool:
     return (
         (query.status is None or t.status == query.status)
+        and (query.tenant is None or t.tenant == query.tenant)
         and _matches(t.metadata, query.metadata)
         and _matches(t.values, query.values)
     )
@@ -129,6 +132,9 @@ class RedisRecordStore:
     def _runs_key(self, thread_id: str) -> str:
         return f"{self.prefix}:runs:{{{thread_id}}}"
 
+    def _tenant_key(self, tenant: str) -> str:
+        return f"{self.prefix}:tenant:{tenant}:threads"
+
     async def _mget(self, keys: list[str]) -> list[bytes | str]:
         found: list[bytes | str] = []
         for i in range(0, len(keys), _BATCH):
@@ -144,6 +150,8 @@ class RedisRecordStore:
     def _queue_thread(self, pipe: Any, thread: ThreadRecord) -> None:
         pipe.set(self._thread_key(thread.thread_id), _encode(thread))
         pipe.zadd(self._threads, {thread.thread_id: thread.created_at.timestamp()})
+        if thread.tenant is not None:
+            pipe.zadd(self._tenant_key(thread.tenant), {thread.thread_id: thread.created_at.timestamp()})
 
     async def get_thread(self, thread_id: str) -> ThreadRecord | None:
         raw = await self.redis.get(self._thread_key(thread_id))
@@ -154,12 +162,17 @@ class RedisRecordStore:
         async with self.redis.pipeline(transaction=True) as pipe:
             while True:
                 try:
-                    await pipe.watch(runs_key)  # a run added meanwhile restarts the delete
+                    # A run added meanwhile restarts the delete.
+                    await pipe.watch(runs_key, self._thread_key(thread_id))
                     run_ids = [_text(r) for r in await pipe.zrange(runs_key, 0, -1)]
+                    raw = await pipe.get(self._thread_key(thread_id))
+                    tenant = None if raw is None else _thread(raw).tenant
                     pipe.multi()
                     pipe.delete(self._thread_key(thread_id), *(self._run_key(thread_id, r) for r in run_ids))
                     pipe.delete(runs_key)
                     pipe.zrem(self._threads, thread_id)
+                    if tenant is not None:
+                        pipe.zrem(self._tenant_key(tenant), thread_id)
                     if run_ids:
                         pipe.srem(self._unfinished, *run_ids)
                         pipe.hdel(self._runidx, *run_ids)
@@ -172,7 +185,8 @@ class RedisRecordStore:
         if query.ids is not None:
             ids: Iterable[str] = dict.fromkeys(query.ids)
         else:
-            ids = (_text(i) for i in await self.redis.zrange(self._threads, 0, -1))
+            index = self._threads if query.tenant is None else self._tenant_key(query.tenant)
+            ids = (_text(i) for i in await self.redis.zrange(index, 0, -1))
         threads = [_thread(raw) for raw in await self._mget([self._thread_key(i) for i in ids])]
         return [t for t in threads if _selected(t, query)]
 
@@ -183,6 +197,10 @@ class RedisRecordStore:
         return threads[query.offset : query.offset + query.limit]
 
     async def count_threads(self, query: ThreadQuery) -> int:
+        if query.ids is None and query.status is None and not query.metadata and not query.values:
+            # Every thread, or a tenant's (the thread quota asks on each create): the index's size.
+            index = self._threads if query.tenant is None else self._tenant_key(query.tenant)
+            return int(await self.redis.zcard(index))
         return len(await self._candidates(query))
 
     # -- runs ------------------------------------------------------------------------------

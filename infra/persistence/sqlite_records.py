@@ -29,7 +29,8 @@ CREATE TABLE IF NOT EXISTS sy_threads (
     state_values TEXT,
     interrupts TEXT NOT NULL,
     config TEXT NOT NULL,
-    error TEXT
+    error TEXT,
+    tenant TEXT
 );
 CREATE INDEX IF NOT EXISTS sy_threads_created ON sy_threads (created_at);
 CREATE TABLE IF NOT EXISTS sy_runs (
@@ -49,12 +50,12 @@ CREATE INDEX IF NOT EXISTS sy_runs_thread ON sy_runs (thread_id, created_at);
 CREATE INDEX IF NOT EXISTS sy_runs_status ON sy_runs (status);
 """
 
-_THREAD_COLUMNS = "thread_id, created_at, updated_at, metadata, status, state_values, interrupts, config, error"
+_THREAD_COLUMNS = "thread_id, created_at, updated_at, metadata, status, state_values, interrupts, config, error, tenant"
 _RUN_COLUMNS = (
     "run_id, thread_id, assistant_id, created_at, updated_at, status, metadata, kwargs, multitask_strategy, error, "
     "attempt"
 )
-_PUT_THREAD = f"INSERT OR REPLACE INTO sy_threads ({_THREAD_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?)"
+_PUT_THREAD = f"INSERT OR REPLACE INTO sy_threads ({_THREAD_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?)"
 _PUT_RUN = f"INSERT OR REPLACE INTO sy_runs ({_RUN_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?)"
 _SORTABLE = {"thread_id", "status", "created_at", "updated_at"}
 
@@ -70,6 +71,7 @@ def _thread_row(t: ThreadRecord) -> tuple[Any, ...]:
         dumps_str(t.interrupts),
         dumps_str(t.config),
         t.error,
+        t.tenant,
     )
 
 
@@ -84,6 +86,7 @@ def _thread(row: sqlite3.Row) -> ThreadRecord:
         interrupts=loads(row["interrupts"]),
         config=loads(row["config"]),
         error=row["error"],
+        tenant=row["tenant"],
     )
 
 
@@ -146,9 +149,12 @@ class SqliteRecordStore:
         conn = connect_inline(path)
         conn.row_factory = sqlite3.Row
         conn.executescript(SCHEMA)
-        columns = {row[1] for row in conn.execute("PRAGMA table_info(sy_runs)")}
-        if "attempt" not in columns:  # a database from before attempts were recorded
+        # Databases from before runs had attempts, or threads tenants.
+        if "attempt" not in {row[1] for row in conn.execute("PRAGMA table_info(sy_runs)")}:
             conn.execute("ALTER TABLE sy_runs ADD COLUMN attempt INTEGER NOT NULL DEFAULT 1")
+        if "tenant" not in {row[1] for row in conn.execute("PRAGMA table_info(sy_threads)")}:
+            conn.execute("ALTER TABLE sy_threads ADD COLUMN tenant TEXT")
+        conn.execute("CREATE INDEX IF NOT EXISTS sy_threads_tenant ON sy_threads (tenant, created_at)")
         conn.commit()
         return cls(conn)
 
@@ -188,6 +194,9 @@ class SqliteRecordStore:
         if query.status is not None:
             clauses.append("status = ?")
             params.append(query.status)
+        if query.tenant is not None:
+            clauses.append("tenant = ?")
+            params.append(query.tenant)
         if query.ids is not None:
             clauses.append(f"thread_id IN ({','.join('?' * len(query.ids))})" if query.ids else "0")
             params.extend(query.ids)

@@ -10,14 +10,14 @@ from fastapi import APIRouter, Depends, Query, Response
 from infra.jsonwire import to_jsonable
 from server.errors import NotFound
 from server.schemas import AssistantSearch
-from server.services import Services, services
+from server.services import Services, caller
 from server.views import assistant
 
 router = APIRouter(prefix="/assistants", tags=["assistants"])
 
 
 @router.post("/search")
-async def search(body: AssistantSearch, response: Response, s: Services = Depends(services)) -> list[dict[str, Any]]:
+async def search(body: AssistantSearch, response: Response, s: Services = Depends(caller)) -> list[dict[str, Any]]:
     if body.graph_id is not None and body.graph_id not in s.graphs:
         raise NotFound(
             f"Graph '{body.graph_id}' not found. Expected one of: {sorted(s.graphs)}", code="graph_not_found"
@@ -39,17 +39,17 @@ async def search(body: AssistantSearch, response: Response, s: Services = Depend
 
 
 @router.post("/count")
-async def count(body: AssistantSearch, s: Services = Depends(services)) -> int:
+async def count(body: AssistantSearch, s: Services = Depends(caller)) -> int:
     return len(await search(body, Response(), s))
 
 
 @router.get("/{assistant_id}")
-async def get(assistant_id: str, s: Services = Depends(services)) -> dict[str, Any]:
+async def get(assistant_id: str, s: Services = Depends(caller)) -> dict[str, Any]:
     return assistant(s.graph_id(assistant_id))
 
 
 @router.get("/{assistant_id}/graph")
-async def graph(assistant_id: str, xray: bool | int = Query(False), s: Services = Depends(services)) -> dict[str, Any]:
+async def graph(assistant_id: str, xray: bool | int = Query(False), s: Services = Depends(caller)) -> dict[str, Any]:
     drawn = s.graphs[s.graph_id(assistant_id)].get_graph(xray=xray)
     return to_jsonable(drawn.to_json())  # type: ignore[no-any-return]
 
@@ -69,7 +69,7 @@ def graph_schemas(g: Any) -> dict[str, Any]:
 
 
 @router.get("/{assistant_id}/schemas")
-async def schemas(assistant_id: str, s: Services = Depends(services)) -> dict[str, Any]:
+async def schemas(assistant_id: str, s: Services = Depends(caller)) -> dict[str, Any]:
     graph_id = s.graph_id(assistant_id)
     return {"graph_id": graph_id, **graph_schemas(s.graphs[graph_id])}
 
@@ -77,7 +77,7 @@ async def schemas(assistant_id: str, s: Services = Depends(services)) -> dict[st
 @router.get("/{assistant_id}/subgraphs")
 @router.get("/{assistant_id}/subgraphs/{namespace}")
 async def subgraphs(
-    assistant_id: str, namespace: str | None = None, recurse: bool = False, s: Services = Depends(services)
+    assistant_id: str, namespace: str | None = None, recurse: bool = False, s: Services = Depends(caller)
 ) -> dict[str, Any]:
     g = s.graphs[s.graph_id(assistant_id)]
     result: dict[str, Any] = {}

@@ -26,7 +26,7 @@ from server.schemas import (
     ThreadPatch,
     ThreadSearch,
 )
-from server.services import Services, services
+from server.services import Services, caller
 
 router = APIRouter(prefix="/threads", tags=["threads"])
 
@@ -52,11 +52,33 @@ def valid_thread_id(thread_id: str) -> str:
     return thread_id
 
 
+def owned(s: Services, thread: ThreadRecord | None) -> ThreadRecord | None:
+    """The thread if the caller may see it: another tenant's thread reads as missing, never as forbidden."""
+    if thread is None or (s.tenant is not None and thread.tenant != s.tenant):
+        return None
+    return thread
+
+
 async def existing_thread(s: Services, thread_id: str) -> ThreadRecord:
-    thread = await s.records.get_thread(valid_thread_id(thread_id))
+    """The caller's thread, or 404: every thread, state, history, run and stream endpoint starts here."""
+    thread = owned(s, await s.records.get_thread(valid_thread_id(thread_id)))
     if thread is None:
         raise NotFound(f"Thread '{thread_id}' not found.", code="thread_not_found")
     return thread
+
+
+async def new_thread(s: Services, thread_id: str | None = None, **fields: Any) -> ThreadRecord:
+    """A thread record for the caller's tenant, within its quota (not yet stored)."""
+    limit = s.settings.max_threads_per_tenant
+    if s.tenant is not None and limit and await s.records.count_threads(ThreadQuery(tenant=s.tenant)) >= limit:
+        raise ApiError(
+            f"This tenant already has {limit} threads; delete some first.", code="thread_quota_exceeded", status=403
+        )
+    return ThreadRecord(thread_id=thread_id or str(uuid7()), tenant=s.tenant, **fields)
+
+
+def taken(thread_id: str) -> Conflict:
+    return Conflict(f"Thread with ID {thread_id} already exists", code="thread_exists")
 
 
 def thread_graph(s: Services, thread: ThreadRecord) -> Pregel | None:
@@ -101,38 +123,39 @@ def checkpointer_of(graph: Pregel | None) -> BaseCheckpointSaver[Any] | None:
 
 
 @router.post("")
-async def create(body: ThreadCreate, s: Services = Depends(services)) -> dict[str, Any]:
+async def create(body: ThreadCreate, s: Services = Depends(caller)) -> dict[str, Any]:
     thread_id = valid_thread_id(body.thread_id) if body.thread_id else str(uuid7())
     existing = await s.records.get_thread(thread_id)
     if existing is not None:
-        if body.if_exists == "do_nothing":
+        # Another tenant's id is taken all the same; saying so reveals no more than a failed insert would.
+        if body.if_exists == "do_nothing" and owned(s, existing):
             return views.thread(existing)
-        raise Conflict(f"Thread with ID {thread_id} already exists", code="thread_exists")
-    thread = ThreadRecord(thread_id=thread_id, metadata=body.metadata)
+        raise taken(thread_id)
+    thread = await new_thread(s, thread_id, metadata=body.metadata)
     await s.records.put_thread(thread)
     return views.thread(thread)
 
 
 @router.post("/search")
-async def search(body: ThreadSearch, response: Response, s: Services = Depends(services)) -> list[dict[str, Any]]:
-    query = ThreadQuery(**body.model_dump())
+async def search(body: ThreadSearch, response: Response, s: Services = Depends(caller)) -> list[dict[str, Any]]:
+    query = ThreadQuery(**body.model_dump(), tenant=s.tenant)
     found = await s.records.search_threads(query)
     response.headers["X-Pagination-Total"] = str(await s.records.count_threads(query))
     return [views.thread(t) for t in found]
 
 
 @router.post("/count")
-async def count(body: ThreadCount, s: Services = Depends(services)) -> int:
-    return await s.records.count_threads(ThreadQuery(**body.model_dump()))
+async def count(body: ThreadCount, s: Services = Depends(caller)) -> int:
+    return await s.records.count_threads(ThreadQuery(**body.model_dump(), tenant=s.tenant))
 
 
 @router.get("/{thread_id}")
-async def get(thread_id: str, s: Services = Depends(services)) -> dict[str, Any]:
+async def get(thread_id: str, s: Services = Depends(caller)) -> dict[str, Any]:
     return views.thread(await existing_thread(s, thread_id))
 
 
 @router.patch("/{thread_id}")
-async def patch(thread_id: str, body: ThreadPatch, s: Services = Depends(services)) -> dict[str, Any]:
+async def patch(thread_id: str, body: ThreadPatch, s: Services = Depends(caller)) -> dict[str, Any]:
     thread = await existing_thread(s, thread_id)
     thread.metadata = {**thread.metadata, **body.metadata}
     thread.updated_at = now()
@@ -141,14 +164,14 @@ async def patch(thread_id: str, body: ThreadPatch, s: Services = Depends(service
 
 
 @router.post("/{thread_id}/copy")
-async def copy(thread_id: str, s: Services = Depends(services)) -> dict[str, Any]:
+async def copy(thread_id: str, s: Services = Depends(caller)) -> dict[str, Any]:
     """A new thread with the original's metadata, values, interrupts and every checkpoint
     (so its history and time travel work as on the original); runs are not copied."""
     thread = await existing_thread(s, thread_id)
     if await s.executor.unfinished_on_thread(thread.thread_id):
         raise Conflict("Thread is busy with a run; copy it when the run ends.", code="thread_busy")
-    copied = ThreadRecord(
-        thread_id=str(uuid7()),
+    copied = await new_thread(
+        s,
         metadata=dict(thread.metadata),
         values=thread.values,
         interrupts=thread.interrupts,
@@ -162,7 +185,7 @@ async def copy(thread_id: str, s: Services = Depends(services)) -> dict[str, Any
 
 
 @router.delete("/{thread_id}", status_code=204)
-async def delete(thread_id: str, s: Services = Depends(services)) -> Response:
+async def delete(thread_id: str, s: Services = Depends(caller)) -> Response:
     thread = await existing_thread(s, thread_id)
     # Its runs stop first (queued ones too), so none writes to the thread after it is gone.
     active = await s.executor.unfinished_on_thread(thread.thread_id)
@@ -192,24 +215,24 @@ async def _state(s: Services, thread_id: str, checkpoint: dict[str, Any] | None,
 
 
 @router.get("/{thread_id}/state")
-async def get_state(thread_id: str, subgraphs: bool = False, s: Services = Depends(services)) -> dict[str, Any]:
+async def get_state(thread_id: str, subgraphs: bool = False, s: Services = Depends(caller)) -> dict[str, Any]:
     return await _state(s, thread_id, None, subgraphs)
 
 
 @router.get("/{thread_id}/state/{checkpoint_id}")
 async def get_state_at(
-    thread_id: str, checkpoint_id: str, subgraphs: bool = False, s: Services = Depends(services)
+    thread_id: str, checkpoint_id: str, subgraphs: bool = False, s: Services = Depends(caller)
 ) -> dict[str, Any]:
     return await _state(s, thread_id, {"checkpoint_id": checkpoint_id}, subgraphs)
 
 
 @router.post("/{thread_id}/state/checkpoint")
-async def post_state_at(thread_id: str, body: StateAtCheckpoint, s: Services = Depends(services)) -> dict[str, Any]:
+async def post_state_at(thread_id: str, body: StateAtCheckpoint, s: Services = Depends(caller)) -> dict[str, Any]:
     return await _state(s, thread_id, checkpoint_fields(body.checkpoint), body.subgraphs)
 
 
 @router.post("/{thread_id}/state")
-async def update_state(thread_id: str, body: StateUpdate, s: Services = Depends(services)) -> dict[str, Any]:
+async def update_state(thread_id: str, body: StateUpdate, s: Services = Depends(caller)) -> dict[str, Any]:
     thread = await existing_thread(s, thread_id)
     graph = require_graph(s, thread)
     if await s.executor.unfinished_on_thread(thread.thread_id):
@@ -226,6 +249,8 @@ async def update_state(thread_id: str, body: StateUpdate, s: Services = Depends(
     except (
         ValueError,
         KeyError,
+        TypeError,  # a reducer given a value of the wrong type
+        NotImplementedError,  # add_messages given something that is no message
         InvalidUpdateError,
     ) as exc:  # unknown node, bad values: the caller's mistake
         raise ApiError(f"Cannot update state: {exc}", code="invalid_state_update") from None
@@ -276,11 +301,11 @@ async def get_history(
     thread_id: str,
     limit: int = Query(10, ge=1, le=1000),
     before: str | None = None,
-    s: Services = Depends(services),
+    s: Services = Depends(caller),
 ) -> list[dict[str, Any]]:
     return await _history(s, thread_id, HistoryRequest(limit=limit, before=before))
 
 
 @router.post("/{thread_id}/history")
-async def post_history(thread_id: str, body: HistoryRequest, s: Services = Depends(services)) -> list[dict[str, Any]]:
+async def post_history(thread_id: str, body: HistoryRequest, s: Services = Depends(caller)) -> list[dict[str, Any]]:
     return await _history(s, thread_id, body)
