@@ -15,34 +15,42 @@ from fastapi.responses import JSONResponse
 from langchain_core.utils.uuid import uuid7
 from redis.exceptions import RedisError
 from sse_starlette import EventSourceResponse, ServerSentEvent
+from starlette.background import BackgroundTask
 
 from infra.jsonwire import dumps, loads
 from infra.persistence.events import UnknownEventId, parse_event_id
-from infra.persistence.records import FINAL_RUN_STATUSES, RunRecord, ThreadRecord, now
+from infra.persistence.records import FINAL_RUN_STATUSES, RunRecord, now
 from server import views
-from server.api.threads import existing_thread, valid_thread_id
+from server.api.threads import existing_thread, new_thread, owned, taken, valid_thread_id
 from server.errors import STORE_UNAVAILABLE, ApiError, Conflict, NotFound, Unprocessable
 from server.execution import CancelAction, ThreadBusy
 from server.hitl import validate_resume
-from server.run_requests import build_request, refuse_unsupported
-from server.schemas import RunCreate
-from server.services import Services, services
+from server.limits import StreamSlot
+from server.run_requests import build_request, refuse_long_messages, refuse_unsupported
+from server.schemas import MAX_OFFSET, RunCreate
+from server.services import Services, caller
 from server.sse import STREAM_MODES, frame
+from server.telemetry import sse_stream
 
 router = APIRouter(tags=["runs"])
 
 
 async def start_run(s: Services, thread_id: str | None, body: RunCreate, *, stateless: bool = False) -> RunRecord:
     refuse_unsupported(body)
+    refuse_long_messages(body, s.settings.max_message_chars)
     graph_id = s.graph_id(body.assistant_id)
     if thread_id is None:
-        thread = ThreadRecord(thread_id=str(uuid7()))
+        thread = await new_thread(s)
     else:
         thread_id = valid_thread_id(thread_id)
-        found = await s.records.get_thread(thread_id)
-        if found is None and body.if_not_exists != "create":
-            raise NotFound(f"Thread '{thread_id}' not found.", code="thread_not_found")
-        thread = found or ThreadRecord(thread_id=thread_id)
+        stored = await s.records.get_thread(thread_id)
+        found = owned(s, stored)
+        if found is None:
+            if body.if_not_exists != "create":
+                raise NotFound(f"Thread '{thread_id}' not found.", code="thread_not_found")
+            if stored is not None:  # another tenant's
+                raise taken(thread_id)
+        thread = found or await new_thread(s, thread_id)
     if body.multitask_strategy == "reject" and await s.executor.unfinished_on_thread(thread.thread_id):
         raise Conflict("Thread is already running a run; multitask_strategy is 'reject'.", code="thread_busy")
     if body.command is not None and body.command.resume is not None:
@@ -51,6 +59,8 @@ async def start_run(s: Services, thread_id: str | None, body: RunCreate, *, stat
                 "The thread is not waiting for input; there is nothing to resume.", code="thread_not_interrupted"
             )
         validate_resume(thread.interrupts, body.command.resume)
+    if s.principal is not None:  # the last check: a refused request costs nothing, nothing has changed yet
+        await s.limits.admit_run(s.principal.key_id)
 
     if body.multitask_strategy in ("interrupt", "rollback"):
         # The runs already there stop; the new one then takes the thread (they hold its lock until done).
@@ -86,36 +96,53 @@ async def _frames(
     s: Services, run: RunRecord, after: str | None, with_ids: bool, on_disconnect: str, modes: set[str] | None
 ) -> AsyncIterator[bytes]:
     finished = False
-    try:
-        async for event in s.events.follow(run.run_id, after):
-            finished = event.event == "end"
-            base = event.event.split("|", 1)[0].split("/", 1)[0]
-            if modes is None or base in modes or event.event in ("metadata", "error", "end"):
-                yield frame(event.event, event.data, event.id if with_ids else None)
-        if not finished and not await s.events.has(run.run_id):
-            # The log is gone (expired, or the run predates this process): say the stream is over.
-            yield frame("end", b"null")
-            finished = True
-    except RedisError:
-        # The run goes on (or is retried); the client may rejoin with its Last-Event-ID.
-        finished = True  # the client did not leave: do not cancel
-        yield frame("error", dumps({"error": "StoreUnavailable", "message": STORE_UNAVAILABLE}))
-    finally:
-        if not finished and on_disconnect == "cancel":
-            await s.executor.cancel(run.run_id)
+    with sse_stream("run"):
+        try:
+            async for event in s.events.follow(run.run_id, after):
+                finished = event.event == "end"
+                base = event.event.split("|", 1)[0].split("/", 1)[0]
+                if modes is None or base in modes or event.event in ("metadata", "error", "end"):
+                    yield frame(event.event, event.data, event.id if with_ids else None)
+            if not finished and not await s.events.has(run.run_id):
+                # The log is gone (expired, or the run predates this process): say the stream is over.
+                yield frame("end", b"null")
+                finished = True
+        except RedisError:
+            # The run goes on (or is retried); the client may rejoin with its Last-Event-ID.
+            finished = True  # the client did not leave: do not cancel
+            yield frame("error", dumps({"error": "StoreUnavailable", "message": STORE_UNAVAILABLE}))
+        finally:
+            if not finished and on_disconnect == "cancel":
+                await s.executor.cancel(run.run_id)
 
 
-def event_stream(s: Services, run: RunRecord, frames: AsyncIterator[bytes]) -> EventSourceResponse:
-    return sse_response(s, frames, _run_paths(run))
+async def stream_slot(s: Services) -> StreamSlot:
+    """One of the caller's stream slots (429 `too_many_streams` when all are held); the response releases it."""
+    return await s.limits.open_stream(s.principal.key_id) if s.principal else StreamSlot()
 
 
-def sse_response(s: Services, frames: AsyncIterator[bytes], headers: dict[str, str]) -> EventSourceResponse:
+def event_stream(s: Services, run: RunRecord, frames: AsyncIterator[bytes], slot: StreamSlot) -> EventSourceResponse:
+    return sse_response(s, frames, _run_paths(run), slot)
+
+
+def sse_response(
+    s: Services, frames: AsyncIterator[bytes], headers: dict[str, str], slot: StreamSlot
+) -> EventSourceResponse:
+    async def released() -> AsyncIterator[bytes]:
+        try:
+            async for chunk in frames:
+                yield chunk
+        finally:
+            await slot.release()
+
     return EventSourceResponse(
-        frames,
+        released(),
         headers={**headers, "Cache-Control": "no-store"},
         ping=s.settings.heartbeat_seconds,
         sep="\n",
         ping_message_factory=lambda: ServerSentEvent(comment="heartbeat", sep="\n"),
+        # Runs even when the client left before the first frame, so the slot never leaks.
+        background=BackgroundTask(slot.release),
     )
 
 
@@ -131,19 +158,28 @@ async def _final_values(s: Services, run: RunRecord) -> Any:
 
 
 @router.post("/threads/{thread_id}/runs/stream")
-async def stream(thread_id: str, body: RunCreate, s: Services = Depends(services)) -> EventSourceResponse:
-    run = await start_run(s, thread_id, body)
-    return event_stream(s, run, _frames(s, run, None, body.stream_resumable, body.on_disconnect, None))
+async def stream(thread_id: str, body: RunCreate, s: Services = Depends(caller)) -> EventSourceResponse:
+    return await _streamed_run(s, thread_id, body)
 
 
 @router.post("/runs/stream")
-async def stream_stateless(body: RunCreate, s: Services = Depends(services)) -> EventSourceResponse:
-    run = await start_run(s, None, body, stateless=True)
-    return event_stream(s, run, _frames(s, run, None, body.stream_resumable, body.on_disconnect, None))
+async def stream_stateless(body: RunCreate, s: Services = Depends(caller)) -> EventSourceResponse:
+    return await _streamed_run(s, None, body)
+
+
+async def _streamed_run(s: Services, thread_id: str | None, body: RunCreate) -> EventSourceResponse:
+    """Start a run and stream it; the stream slot comes first, so a refused stream starts no run."""
+    slot = await stream_slot(s)
+    try:
+        run = await start_run(s, thread_id, body, stateless=thread_id is None)
+    except BaseException:
+        await slot.release()
+        raise
+    return event_stream(s, run, _frames(s, run, None, body.stream_resumable, body.on_disconnect, None), slot)
 
 
 @router.post("/threads/{thread_id}/runs/wait")
-async def wait(thread_id: str, body: RunCreate, s: Services = Depends(services)) -> Response:
+async def wait(thread_id: str, body: RunCreate, s: Services = Depends(caller)) -> Response:
     run = await start_run(s, thread_id, body)
     values = await _final_values(s, run)
     paths = _run_paths(run)
@@ -152,13 +188,13 @@ async def wait(thread_id: str, body: RunCreate, s: Services = Depends(services))
 
 
 @router.post("/runs/wait")
-async def wait_stateless(body: RunCreate, s: Services = Depends(services)) -> Response:
+async def wait_stateless(body: RunCreate, s: Services = Depends(caller)) -> Response:
     run = await start_run(s, None, body, stateless=True)
     return Response(dumps(await s.executor.wait(run.run_id)), media_type="application/json")
 
 
 @router.post("/threads/{thread_id}/runs")
-async def create(thread_id: str, body: RunCreate, s: Services = Depends(services)) -> JSONResponse:
+async def create(thread_id: str, body: RunCreate, s: Services = Depends(caller)) -> JSONResponse:
     run = await start_run(s, thread_id, body)
     return JSONResponse(views.run(run), headers={"Content-Location": _run_paths(run)["Content-Location"]})
 
@@ -175,9 +211,9 @@ async def _existing_run(s: Services, thread_id: str, run_id: str) -> RunRecord:
 async def list_runs(
     thread_id: str,
     limit: int = Query(10, ge=1, le=1000),
-    offset: int = Query(0, ge=0),
+    offset: int = Query(0, ge=0, le=MAX_OFFSET),
     status: str | None = None,
-    s: Services = Depends(services),
+    s: Services = Depends(caller),
 ) -> list[dict[str, Any]]:
     thread = await existing_thread(s, thread_id)
     return [
@@ -186,12 +222,12 @@ async def list_runs(
 
 
 @router.get("/threads/{thread_id}/runs/{run_id}")
-async def get(thread_id: str, run_id: str, s: Services = Depends(services)) -> dict[str, Any]:
+async def get(thread_id: str, run_id: str, s: Services = Depends(caller)) -> dict[str, Any]:
     return views.run(await _existing_run(s, thread_id, run_id))
 
 
 @router.get("/threads/{thread_id}/runs/{run_id}/join")
-async def join(thread_id: str, run_id: str, s: Services = Depends(services)) -> Response:
+async def join(thread_id: str, run_id: str, s: Services = Depends(caller)) -> Response:
     run = await _existing_run(s, thread_id, run_id)
     return Response(dumps(await _final_values(s, run)), media_type="application/json")
 
@@ -202,7 +238,7 @@ async def cancel(
     run_id: str,
     wait: bool = False,
     action: CancelAction = "interrupt",
-    s: Services = Depends(services),
+    s: Services = Depends(caller),
 ) -> dict[str, Any]:
     """Stop a pending or running run: `interrupt` keeps its completed steps, `rollback` deletes them
     and the run. With `wait`, answer once the run has stopped."""
@@ -222,7 +258,7 @@ async def thread_stream(
     thread_id: str,
     stream_mode: list[str] | None = Query(None),
     last_event_id: str | None = Header(None),
-    s: Services = Depends(services),
+    s: Services = Depends(caller),
 ) -> EventSourceResponse:
     """The thread's own stream, open until the client leaves: `run_modes` (every run's frames, then
     `metadata {"status": "run_done"}`), `lifecycle` (run start and end only), `state_update` (the
@@ -244,11 +280,12 @@ async def thread_stream(
         await log.begin(thread.thread_id, first_id=1)
 
     async def frames() -> AsyncIterator[bytes]:
-        async for event in log.follow(thread.thread_id, last_event_id):
-            if event.kind in kinds:
-                yield frame(event.event, event.data, event.id)
+        with sse_stream("thread"):
+            async for event in log.follow(thread.thread_id, last_event_id):
+                if event.kind in kinds:
+                    yield frame(event.event, event.data, event.id)
 
-    return sse_response(s, frames(), {"Location": f"/threads/{thread.thread_id}/stream"})
+    return sse_response(s, frames(), {"Location": f"/threads/{thread.thread_id}/stream"}, await stream_slot(s))
 
 
 @router.get("/threads/{thread_id}/runs/{run_id}/stream")
@@ -258,7 +295,7 @@ async def join_stream(
     stream_mode: list[str] | None = Query(None),
     cancel_on_disconnect: bool = False,
     last_event_id: str | None = Header(None),
-    s: Services = Depends(services),
+    s: Services = Depends(caller),
 ) -> EventSourceResponse:
     run = await _existing_run(s, thread_id, run_id)
     try:
@@ -276,6 +313,6 @@ async def join_stream(
         async def ended() -> AsyncIterator[bytes]:
             yield frame("end", b"null")
 
-        return event_stream(s, run, ended())
+        return event_stream(s, run, ended(), StreamSlot())
     on_disconnect = "cancel" if cancel_on_disconnect else "continue"
-    return event_stream(s, run, _frames(s, run, last_event_id, True, on_disconnect, modes))
+    return event_stream(s, run, _frames(s, run, last_event_id, True, on_disconnect, modes), await stream_slot(s))
