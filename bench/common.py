@@ -176,7 +176,8 @@ async def start_server(
     process = subprocess.Popen(
         command,
         cwd=cwd,
-        env={**os.environ, **env},
+        # Benchmarks measure the service, not key checks: loopback only, auth off unless a setup says otherwise.
+        env={**os.environ, "SWITCHYARD_AUTH": "off", **env},
         stdout=handle,
         stderr=subprocess.STDOUT,
         start_new_session=True,

@@ -145,6 +145,7 @@ def setups_for(args: argparse.Namespace) -> dict[str, Setup]:
         "c": langgraph_dev(args.langgraph_dev_jobs),
         "r1": switchyard(workers=1),
         "r2": switchyard(workers=2),
+        "k": switchyard(auth=True),
     }
     return {s: known[s] for s in chosen}
 

@@ -18,6 +18,7 @@ LABELS = {
     "c": "c langgraph dev",
     "r1": "r1 scale-out, 1 process",
     "r2": "r2 scale-out, 2 processes",
+    "k": "k switchyard, API keys on",
 }
 
 
@@ -143,6 +144,11 @@ def markdown(summary: Summary, concurrencies: list[int], setups: list[str], repe
             cols = [
                 ratio(summary, c, (n, m), (d, m)) for n, d in (("r2", "r1"), ("r1", "b")) for m in ("throughput", "p50")
             ]
+            lines.append(f"| {c} | " + " | ".join(_x(v) for v in cols) + " |")
+    if "k" in setups:
+        lines += ["", "| conc | runs/s k/b | p50 k/b |", "|---:|---:|---:|"]
+        for c in concurrencies:
+            cols = [ratio(summary, c, ("k", m), ("b", m)) for m in ("throughput", "p50")]
             lines.append(f"| {c} | " + " | ".join(_x(v) for v in cols) + " |")
     lines += ["", "Targets:", ""]
     lines += [f"- {v['verdict']} {v['target']}: {_x(v['ratio'])}" for v in verdicts(summary) if v["ratio"] is not None]

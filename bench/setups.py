@@ -82,11 +82,12 @@ async def in_process(db: Path, workdir: Path, max_concurrency: int) -> AsyncIter
 
 
 @asynccontextmanager
-async def sse_client(url: str, max_concurrency: int) -> AsyncIterator[RunOnce]:
+async def sse_client(url: str, max_concurrency: int, headers: dict[str, str] | None = None) -> AsyncIterator[RunOnce]:
     """One run = create a thread, stream a run on it, read to the end. Only the last `values`
     frame is parsed, so the client spends as little CPU as possible beside the server."""
     limits = httpx.Limits(max_connections=max_concurrency + 4, max_keepalive_connections=max_concurrency + 4)
-    async with httpx.AsyncClient(base_url=url, timeout=httpx.Timeout(60.0), limits=limits) as client:
+    timeout = httpx.Timeout(60.0)
+    async with httpx.AsyncClient(base_url=url, timeout=timeout, limits=limits, headers=headers) as client:
 
         async def run(order_id: int) -> RunTiming:
             started = time.perf_counter()
@@ -112,9 +113,10 @@ def _child_env(db: Path) -> dict[str, str]:
     return {"SWITCHYARD_DB": str(db), "SWITCHYARD_TOOL_LATENCY_MS": "0", "LANGSMITH_TRACING": "false"}
 
 
-def switchyard(workers: int | None = None) -> Setup:
+def switchyard(workers: int | None = None, auth: bool = False) -> Setup:
     """`switchyard serve`: embedded (SQLite) when `workers` is None, else scale-out with that
-    many worker processes on one port and a redis-server of its own (no persistence)."""
+    many worker processes on one port and a redis-server of its own (no persistence). With
+    `auth`, API keys on: every request carries a key of the store, limits high enough not to bite."""
 
     @asynccontextmanager
     async def setup(db: Path, workdir: Path, max_concurrency: int) -> AsyncIterator[RunOnce]:
@@ -128,12 +130,30 @@ def switchyard(workers: int | None = None) -> Setup:
                 command += ["--redis-url", url, "--workers", str(workers)]
                 name += f" --workers {workers}"
             log = workdir / f"switchyard-{port}.log"
-            server = await start_server(name, command, port, log, cwd=ROOT, env=_child_env(db))
+            env, headers = _child_env(db), None
+            if auth:
+                env |= {"SWITCHYARD_AUTH": "on", "SWITCHYARD_RUNS_PER_MINUTE": "0"}
+                env |= {"SWITCHYARD_MAX_STREAMS_PER_KEY": "0"}
+                headers = {"x-api-key": await _stored_key(db)}
+                name += " --auth on"
+            server = await start_server(name, command, port, log, cwd=ROOT, env=env)
             stack.callback(server.stop)
-            async with sse_client(server.url, max_concurrency) as run:
+            async with sse_client(server.url, max_concurrency, headers) as run:
                 yield run
 
     return setup
+
+
+async def _stored_key(db: Path) -> str:
+    """A key in the server's own key store, so every request pays the real lookup (then its cache)."""
+    from infra.persistence.api_keys import SqliteKeyStore, new_key
+    from infra.settings import db_paths
+
+    key, record = new_key("bench", "load")
+    store = SqliteKeyStore(db_paths(db).records)
+    await store.put(record)
+    await store.close()
+    return key
 
 
 def _langgraph_config(folder: Path) -> Path:

@@ -1,8 +1,8 @@
 """API errors: each has a stable `code`; the handlers turn them into `{"detail", "code"}`.
 
 An unreachable Redis (scale-out mode) is a 503 `store_unavailable` with `Retry-After`.
-Unexpected exceptions become a 500 that carries only a request id: never the
-exception's text, never a stack trace.
+Unexpected exceptions become a 500 that carries only the request's id (the one in its
+`x-request-id` and its log records): never the exception's text, never a stack trace.
 """
 
 from __future__ import annotations
@@ -17,12 +17,15 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from infra import logs
+
 log = logging.getLogger("switchyard.server")
 
 
 class ApiError(Exception):
     status = 400
     code = "bad_request"
+    headers: dict[str, str] | None = None
 
     def __init__(self, detail: str, *, code: str | None = None, status: int | None = None) -> None:
         super().__init__(detail)
@@ -69,7 +72,7 @@ def _validation_detail(exc: RequestValidationError) -> tuple[str, str]:
 def install(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
     async def api_error(request: Request, exc: ApiError) -> JSONResponse:
-        return JSONResponse({"detail": exc.detail, "code": exc.code}, status_code=exc.status)
+        return JSONResponse({"detail": exc.detail, "code": exc.code}, status_code=exc.status, headers=exc.headers)
 
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -100,7 +103,8 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> JSONResponse:
-        request_id = request.headers.get("x-request-id") or uuid.uuid4().hex
+        # The id `server.middleware.RequestId` gave the request (a new one in an app without it).
+        request_id = logs.request_id.get() or uuid.uuid4().hex
         log.exception("unhandled error", extra={"request_id": request_id, "path": request.url.path})
         return JSONResponse(
             {"detail": "Internal server error.", "code": "internal_error", "request_id": request_id},

@@ -19,11 +19,14 @@ from langchain_core.runnables import RunnableConfig
 from langgraph.errors import GraphRecursionError, InvalidUpdateError
 from langgraph.pregel import Pregel
 from langgraph.types import All, Command, Durability
+from opentelemetry.trace import SpanContext
 
+from infra import logs, tracing
 from infra.jsonwire import dumps, to_jsonable
 from infra.keyed_lock import KeyedLock
 from infra.persistence.events import EventLog
 from infra.persistence.records import RecordStore, RunRecord, now
+from server.run_telemetry import RunTelemetry
 from server.sse import PartEncoder, graph_stream_modes
 
 log = logging.getLogger("switchyard.runs")
@@ -52,6 +55,8 @@ class RunRequest:
     durability: Durability | None = None
     # Called after the run's outcome is recorded (stateless runs delete their thread).
     after: Callable[[], Awaitable[None]] | None = None
+    # The span of the request that submitted the run (tracing on): the run's span is its child.
+    trace_parent: SpanContext | None = None
 
 
 def public_error(exc: BaseException) -> dict[str, str]:
@@ -64,6 +69,14 @@ def public_error(exc: BaseException) -> dict[str, str]:
 def cancelled(why: str) -> dict[str, str]:
     """The failure recorded for a run stopped before its end."""
     return {"error": "Cancelled", "message": why}
+
+
+def _annotate_route(run_id: str, update: Any) -> None:
+    """Once the `route` node's update passes by, the run's log records carry its `intent` and `tier`."""
+    written = update.get("route") if isinstance(update, dict) else None
+    decision = written.get("route") if isinstance(written, dict) else None
+    if isinstance(decision, dict):
+        logs.annotate_run(run_id, intent=decision.get("intent"), tier=decision.get("tier"))
 
 
 class ThreadBusy(Exception):
@@ -103,6 +116,7 @@ class RunExecutor:
         if reject_if_busy and await self.unfinished_on_thread(run.thread_id):
             raise ThreadBusy(run.thread_id)
         await self.announce(run)
+        request.trace_parent = tracing.current_span_context()
         task = asyncio.create_task(self._execute(run, request), name=run.thread_id)
         self._track(run.run_id, task)
 
@@ -151,32 +165,46 @@ class RunExecutor:
         """Run to an outcome, whatever happens: success, error, or cancelled (even while queued).
 
         A run handed to another process (action `abandon`) records nothing: its new owner does."""
-        failure: dict[str, str] | None = None
-        self._started.add(run.run_id)
-        try:
-            if run.run_id in self._cancelled:
-                raise asyncio.CancelledError  # cancelled before it began
-            async with self._slot(run):
-                failure = await self._stream(run, request)
-            status = "success" if failure is None else "error"
-        except asyncio.CancelledError:
-            if self._cancelled.get(run.run_id) == "abandon":
-                del self._cancelled[run.run_id]
-                raise
-            # Our own task: record the outcome, then let the task end normally.
-            status = "error" if self._stopping else "interrupted"
-            failure = cancelled("the server shut down during the run" if self._stopping else "the run was cancelled")
-        finally:
-            self._started.discard(run.run_id)
-        return await self._conclude(run, request, status, failure)
+        # Its log records, and its nodes' (tasks started inside inherit the context), carry the run and thread.
+        with logs.run_context(run.run_id, run.thread_id), RunTelemetry(run, request) as telemetry:
+            failure: dict[str, str] | None = None
+            self._started.add(run.run_id)
+            try:
+                if run.run_id in self._cancelled:
+                    raise asyncio.CancelledError  # cancelled before it began
+                async with self._slot(run):
+                    with telemetry.running():
+                        failure = await self._stream(run, request)
+                status = "success" if failure is None else "error"
+            except asyncio.CancelledError:
+                if self._cancelled.get(run.run_id) == "abandon":
+                    del self._cancelled[run.run_id]
+                    raise
+                # Our own task: record the outcome, then let the task end normally.
+                status = "error" if self._stopping else "interrupted"
+                failure = cancelled(
+                    "the server shut down during the run" if self._stopping else "the run was cancelled"
+                )
+            finally:
+                self._started.discard(run.run_id)
+            return await self._conclude(run, request, status, failure, telemetry)
 
-    async def _conclude(self, run: RunRecord, request: RunRequest, status: str, failure: dict[str, str] | None) -> Any:
+    async def _conclude(
+        self,
+        run: RunRecord,
+        request: RunRequest,
+        status: str,
+        failure: dict[str, str] | None,
+        telemetry: RunTelemetry | None = None,
+    ) -> Any:
         """Record the outcome, end the run's log and tell its thread's stream; the run's result."""
         try:
             if self._cancelled.pop(run.run_id, None) == "rollback":
                 values = await self._roll_back(run, request)
             else:
                 values = await self._finish(run, request, status, failure)
+            # A run concluded without executing here (cancelled in the shared queue) is still counted.
+            (telemetry or RunTelemetry(run, request)).finish(status, values)
             await self.events.append(run.run_id, "end", b"null")
             if self.thread_events is not None:
                 done = dumps({"status": "run_done", "run_id": run.run_id, "run_status": status})
@@ -207,7 +235,7 @@ class RunExecutor:
             request.graph_input,
             request.config,
             context=request.context,
-            stream_mode=graph_stream_modes(request.modes),
+            stream_mode=graph_stream_modes([*request.modes, "updates"]),  # updates: the route, for the logs
             subgraphs=request.subgraphs,
             interrupt_before=request.interrupt_before,
             interrupt_after=request.interrupt_after,
@@ -219,6 +247,8 @@ class RunExecutor:
                 async for part in parts:
                     for event, data in encoder.encode(part):
                         await self._emit(run, event, data)
+                    if part["type"] == "updates":
+                        _annotate_route(run.run_id, part["data"])
                     if run.run_id in self._cancelled:
                         # Cancelled, though the task never saw it: a library may swallow a cancel (Python
                         # 3.11's `asyncio.wait_for`, which redis-py uses when a socket timeout is set,

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
-from starlette.datastructures import Headers
+import re
+import uuid
+
+from starlette.datastructures import Headers, MutableHeaders
 from starlette.exceptions import HTTPException
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from infra import logs
 
 
 class PlainTextJson:
@@ -57,3 +62,34 @@ class BodySizeLimit:
 
     def _error(self) -> dict[str, str]:
         return {"detail": f"Request body is larger than {self.max_bytes} bytes.", "code": "payload_too_large"}
+
+
+_SANE_REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
+
+
+class RequestId:
+    """Every request gets an id: the client's `X-Request-ID` when it is sane (at most 64 of
+    `A-Za-z0-9._-`), a new one otherwise. Its log records carry it as `request_id` and every
+    response, streams included, as `x-request-id`."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        offered = Headers(scope=scope).get("x-request-id", "")
+        request_id = offered if _SANE_REQUEST_ID.fullmatch(offered) else uuid.uuid4().hex
+
+        async def send_with_id(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message.setdefault("headers", [])
+                MutableHeaders(scope=message)["x-request-id"] = request_id
+            await send(message)
+
+        token = logs.request_id.set(request_id)
+        await self.app(scope, receive, send_with_id)
+        # Not reset when the app raises: the 500 handler outside us (Starlette's ServerErrorMiddleware)
+        # and the server's own error log still belong to this request. Each request has its own context.
+        logs.request_id.reset(token)

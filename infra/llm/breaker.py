@@ -17,6 +17,8 @@ from dataclasses import dataclass, replace
 from typing import Literal, Protocol, TypedDict
 from urllib.parse import urlsplit, urlunsplit
 
+from infra import metrics
+
 BreakerStateName = Literal["closed", "open", "half_open"]
 Clock = Callable[[], float]
 
@@ -93,7 +95,7 @@ class CircuitBreaker:
         self.reset_after_s = reset_after_s
         self._clock = clock
         self._store: BreakerStore = store if store is not None else LocalBreakerStore()
-        self._last = BreakerState()  # the state as of our last read or write of the store
+        self._remember(BreakerState())  # the state as of our last read or write of the store
 
     @property
     def state(self) -> BreakerStateName:
@@ -119,7 +121,7 @@ class CircuitBreaker:
                 return replace(current, probe_started_at=now)
             return current
 
-        self._last = await self._store.update(self.name, change)
+        self._remember(await self._store.update(self.name, change))
         if not allowed:
             raise BreakerOpen(self.name, self._next_probe_in_s(self._last, now))
 
@@ -129,7 +131,7 @@ class CircuitBreaker:
                 return current  # a late answer to a call let through before the breaker opened
             return BreakerState()
 
-        self._last = await self._store.update(self.name, change)
+        self._remember(await self._store.update(self.name, change))
 
     async def record_failure(self) -> None:
         now = self._clock()
@@ -142,7 +144,7 @@ class CircuitBreaker:
                 return BreakerState("open", failures, opened_at=now)
             return replace(current, consecutive_failures=failures)
 
-        self._last = await self._store.update(self.name, change)
+        self._remember(await self._store.update(self.name, change))
 
     def snapshot(self) -> BreakerSnapshot:
         """For /health: as last seen by this process (`refresh` first to read a shared store)."""
@@ -156,8 +158,12 @@ class CircuitBreaker:
         )
 
     async def refresh(self) -> BreakerSnapshot:
-        self._last = await self._store.load(self.name)
+        self._remember(await self._store.load(self.name))
         return self.snapshot()
+
+    def _remember(self, state: BreakerState) -> None:
+        self._last = state
+        metrics.BREAKER_STATE.labels(self.name).set(metrics.BREAKER_CODES[self.state])
 
     def _half_open_in_s(self, state: BreakerState, now: float) -> float:
         opened_at = state.opened_at if state.opened_at is not None else now

@@ -41,6 +41,8 @@ from typing import Any, Generic, Protocol, TypeVar
 from langchain_core.messages import BaseMessage
 from pydantic import BaseModel
 
+from infra import metrics
+
 V = TypeVar("V")
 KEY_VERSION = "v1"  # bump when the key's recipe changes, so old shared entries are ignored
 
@@ -160,9 +162,11 @@ class ResponseCache(Generic[V]):
         ttl_s: float,
         clock: Callable[[], float] = time.monotonic,
         second_tier: CacheTier[V] | None = None,
+        name: str = "cache",
     ) -> None:
         if max_entries < 1:
             raise ValueError("max_entries must be at least 1")
+        self.name = name  # the `cache` label of its lookup metrics
         self.max_entries = max_entries
         self.ttl_s = ttl_s
         self._clock = clock
@@ -173,8 +177,12 @@ class ResponseCache(Generic[V]):
     async def aget(self, key: str, deps: Mapping[str, str]) -> V | None:
         """The cached value if it is fresh and was computed from exactly these dependency versions."""
         entry = self._memory_entry(key)
-        if self._tier is not None and (entry is None or dict(entry.deps) != dict(deps)):
-            entry = await self._load_shared(self._tier, key) or entry
+        found = entry is not None and dict(entry.deps) == dict(deps)
+        self._lookup("memory", found)
+        if self._tier is not None and not found:
+            shared = await self._load_shared(self._tier, key)
+            self._lookup(getattr(self._tier, "kind", "shared"), shared is not None and dict(shared.deps) == dict(deps))
+            entry = shared or entry
         if entry is None:
             self._misses += 1
             return None
@@ -224,6 +232,9 @@ class ResponseCache(Generic[V]):
             refused=self._refused,
             size=len(self._entries),
         )
+
+    def _lookup(self, tier: str, hit: bool) -> None:
+        metrics.CACHE_LOOKUPS.labels(self.name, tier, "hit" if hit else "miss").inc()
 
     def _memory_entry(self, key: str, count: bool = True) -> CacheEntry[V] | None:
         entry = self._entries.get(key)

@@ -24,6 +24,7 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Literal, Protocol, get_args
 
+from infra import metrics
 from infra.llm.retry import LlmUnavailable
 
 Priority = Literal["interactive", "background", "eval"]
@@ -230,6 +231,8 @@ class Gate:
     async def _acquire(self, waiter: _Waiter, deadline: float | None) -> Ticket:
         started = self._clock()
         self._queues[waiter.priority].append(waiter)
+        queued = metrics.GATE_QUEUE.labels(waiter.priority)
+        queued.inc()
         try:
             while True:
                 waiter.wake.clear()
@@ -241,12 +244,14 @@ class Gate:
                 now = self._clock()
                 if deadline is not None and now >= deadline:
                     self._timeouts += 1
+                    metrics.GATE_TIMEOUTS.labels(waiter.priority).inc()
                     raise GateTimeout(waiter.priority, now - started, self.queue_depth() - 1)
                 if deadline is not None:
                     within_s = deadline - now if within_s is None else min(within_s, deadline - now)
                 await self._wait(waiter.wake, within_s)
         finally:
             # Admitted, timed out or cancelled: leave the queue and let the next head look.
+            queued.dec()
             queue = self._queues[waiter.priority]
             if waiter in queue:
                 was_head = self._head() is waiter
@@ -261,6 +266,7 @@ class Gate:
         self._admitted += 1
         self._total_wait_s += waited
         self._max_wait_s = max(self._max_wait_s, waited)
+        metrics.GATE_WAIT_SECONDS.labels(waiter.priority).observe(waited)
         self._wake_head()  # there may be room for the next one too
         return Ticket(waiter.priority, waiter.tokens, waited, self._give_back_tokens)
 

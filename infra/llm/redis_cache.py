@@ -33,6 +33,8 @@ def _same(value: Any) -> Any:
 
 
 class RedisCacheTier(Generic[V]):
+    kind = "redis"  # the `tier` label of the cache's lookup metrics
+
     def __init__(
         self,
         redis: Redis,

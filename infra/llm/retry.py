@@ -20,6 +20,7 @@ from typing import Protocol, TypeVar
 
 import openai
 
+from infra import metrics
 from infra.llm.breaker import BreakerOpen, CircuitBreaker
 
 T = TypeVar("T")
@@ -206,6 +207,7 @@ async def call_with_retries(
             code = error_code(exc)
             if code is None:
                 raise
+            metrics.LLM_ATTEMPT_ERRORS.labels(code).inc()
             last_error = describe(exc)
             if breaker is not None:
                 await (breaker.record_failure() if is_endpoint_failure(exc) else breaker.record_success())

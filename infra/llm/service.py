@@ -13,6 +13,7 @@ by every process on that Redis, under `settings.redis_prefix`.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, cast
@@ -23,10 +24,12 @@ from langchain_core.runnables import RunnableConfig
 from langchain_core.tools import BaseTool
 from pydantic import BaseModel, ValidationError
 
+from infra import metrics
 from infra.llm.breaker import BreakerRegistry
 from infra.llm.cache import ResponseCache, cache_key
 from infra.llm.client import Role, chat_model, endpoint, model_name
 from infra.llm.gate import LlmGate, LocalGate, Priority
+from infra.llm.probe import EndpointProbe
 from infra.llm.redis_cache import RedisCacheTier
 from infra.llm.redis_gate import RedisGate
 from infra.llm.retry import LlmUnavailable, MalformedToolCall, RetryPolicy, call_with_retries
@@ -68,6 +71,8 @@ class LlmService:
     # Whole answers for the ladder's second rung (see nodes.ladder).
     answers: ResponseCache[dict[str, Any]]
     policy: RetryPolicy = field(default_factory=RetryPolicy)
+    # Reachability of a real endpoint, for /health (None: the in-process simulator).
+    probe: EndpointProbe | None = None
     # Models with their tools or schema bound, built once: binding re-renders JSON schemas every time.
     _bound: dict[tuple[Role, tuple[str, ...], str | None], Any] = field(default_factory=dict)
 
@@ -92,9 +97,17 @@ class LlmService:
             models=models or {role: chat_model(role, settings) for role in roles},
             gate=gate,
             breakers=BreakerRegistry(settings.breaker_failures, settings.breaker_reset_s),
-            responses=ResponseCache(entries, ttl_s, second_tier=responses_tier),
-            answers=ResponseCache(entries, ttl_s, second_tier=answers_tier),
+            responses=ResponseCache(entries, ttl_s, second_tier=responses_tier, name="responses"),
+            answers=ResponseCache(entries, ttl_s, second_tier=answers_tier, name="answers"),
             policy=RetryPolicy(settings.llm_max_attempts, settings.llm_backoff_base_s, settings.llm_backoff_max_s),
+            probe=None
+            if settings.llm_simulated
+            else EndpointProbe(
+                endpoint(settings),
+                settings.openai_api_key,
+                settings.health_llm_probe_ttl_s,
+                settings.health_llm_probe_timeout_s,
+            ),
         )
 
     def _runnable(self, role: Role, tools: Sequence[BaseTool] | None, schema: type[BaseModel] | None) -> Any:
@@ -130,6 +143,7 @@ class LlmService:
         params = {"tools": [t.name for t in tools or ()], "schema": schema.__name__ if schema else None}
         key = cache_key(name, list(messages), params)
         if cache_deps is not None and (hit := await self._cached(key, cache_deps, schema)) is not None:
+            metrics.LLM_CALLS.labels(name, "cached").inc()
             return hit
 
         runnable = self._runnable(role, tools, schema)
@@ -146,15 +160,21 @@ class LlmService:
             return output, None
 
         estimate = sum(len(str(m.content)) for m in messages) // 4 + 256
-        async with self.gate.slot(tokens=estimate, priority=priority, deadline=deadline) as ticket:
-            message, parsed = await call_with_retries(
-                attempt,
-                policy=self.policy,
-                deadline=deadline,
-                breaker=self.breakers.for_endpoint(self.endpoint),
-            )
-            usage = usage_from_message(message, self.settings.prices, name)
-            ticket.settle(usage.total_tokens)
+        started = time.perf_counter()
+        try:
+            async with self.gate.slot(tokens=estimate, priority=priority, deadline=deadline) as ticket:
+                message, parsed = await call_with_retries(
+                    attempt,
+                    policy=self.policy,
+                    deadline=deadline,
+                    breaker=self.breakers.for_endpoint(self.endpoint),
+                )
+                usage = usage_from_message(message, self.settings.prices, name)
+                ticket.settle(usage.total_tokens)
+        except LlmUnavailable as exc:
+            _count_call(name, exc.code, started)
+            raise
+        _count_call(name, "ok", started, usage)
         result = LlmResult(message, usage.as_dict(), parsed, ticket.waited_s)
         if cache_deps is not None:
             await self.responses.aput(key, result, cache_deps, cacheable=True)
@@ -174,3 +194,12 @@ class LlmService:
         # A fresh id: the same answer may land twice in one conversation.
         message = hit.message.model_copy(update={"id": None})
         return LlmResult(message, Usage().as_dict(), parsed, 0.0, cached=True)
+
+
+def _count_call(model: str, outcome: str, started: float, usage: Usage | None = None) -> None:
+    metrics.LLM_CALLS.labels(model, outcome).inc()
+    metrics.LLM_CALL_SECONDS.labels(model).observe(time.perf_counter() - started)
+    if usage is not None:
+        metrics.LLM_TOKENS.labels(model, "prompt").inc(usage.prompt_tokens)
+        metrics.LLM_TOKENS.labels(model, "completion").inc(usage.completion_tokens)
+        metrics.LLM_COST.labels(model).inc(usage.cost_usd)

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import socket
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 from redis.asyncio import BlockingConnectionPool, Redis
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialWithJitterBackoff
 from redis.exceptions import BusyLoadingError, ConnectionError, TimeoutError
+
+from infra.logs import redact_url
 
 
 def client_options() -> dict[str, Any]:
@@ -49,9 +50,5 @@ def connect(url: str, max_connections: int = 512) -> Redis:
 
 
 def redacted(url: str) -> str:
-    """The URL without its password, for logs and /health."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    netloc = f"{parts.username or ''}:***@{parts.hostname}" + (f":{parts.port}" if parts.port else "")
-    return urlunsplit(parts._replace(netloc=netloc))
+    """The URL without its password, for logs and /health (the log redaction's own rule)."""
+    return redact_url(url)

@@ -11,13 +11,12 @@ from fastapi import APIRouter, Depends
 from fastapi.responses import JSONResponse
 from redis.exceptions import RedisError
 
-from infra.persistence.records import ThreadQuery
 from infra.persistence.redis_client import redacted
 from server.scaleout import ScaleOutExecutor
 from server.services import Services, services
 
 router = APIRouter(tags=["meta"])
-_ANY_THREAD = ThreadQuery(limit=1)
+_NO_THREAD = "00000000-0000-0000-0000-000000000000"  # a point lookup that finds nothing
 
 
 @router.get("/ok")
@@ -59,33 +58,50 @@ async def _redis_check(s: Services) -> dict[str, Any]:
     return check
 
 
-@router.get("/health")
-async def health(s: Services = Depends(services)) -> JSONResponse:
-    checks: dict[str, dict[str, Any]] = {}
-    if s.redis is None:
-        try:
-            await s.records.count_threads(_ANY_THREAD)
-            checks["database"] = {"ok": True, "path": str(s.settings.db)}
-        except Exception as exc:  # a failing dependency is the answer, not an error
-            checks["database"] = {"ok": False, "error": type(exc).__name__}
-    else:
-        checks["redis"] = await _redis_check(s)
-    breaker = s.llm.breakers.for_endpoint(s.llm.endpoint)
-    snapshot = await breaker.refresh()
-    checks["llm"] = {
-        # An open breaker is degraded service, not an outage: the ladder still answers.
-        "ok": True,
+async def _database_check(s: Services) -> dict[str, Any]:
+    """The SQLite files: Studio's store in both modes, and the thread and run records when embedded."""
+    check: dict[str, Any] = {"path": str(s.settings.db)}
+    started = time.perf_counter()
+    try:
+        if s.redis is None:
+            await s.records.get_thread(_NO_THREAD)
+        await s.store.alist_namespaces(limit=1)
+    except Exception as exc:  # a failing dependency is the answer, not an error
+        return {**check, "ok": False, "error": type(exc).__name__}
+    return {**check, "ok": True, "latency_ms": round((time.perf_counter() - started) * 1000, 3)}
+
+
+async def _llm_check(s: Services) -> dict[str, Any]:
+    """Reachability of a real endpoint (a cached probe) and its breaker. Not ok is degraded service, not
+    an outage: the ladder answers without the LLM."""
+    breaker = await s.llm.breakers.for_endpoint(s.llm.endpoint).refresh()
+    probe = await s.llm.probe.check() if s.llm.probe is not None else None
+    return {
+        "ok": (probe is None or probe["ok"]) and breaker["state"] != "open",
         "endpoint": s.llm.endpoint,
         "simulated": s.settings.llm_simulated,
-        "breaker": snapshot,
+        "reachable": "simulated" if probe is None else probe,
+        "breaker": breaker,
         "gate": {"queue_depth": s.llm.gate.queue_depth(), **asdict(s.llm.gate.stats())},
         "cache": {"responses": asdict(s.llm.responses.stats()), "answers": asdict(s.llm.answers.stats())},
     }
-    healthy = all(c["ok"] for c in checks.values())
+
+
+@router.get("/health")
+async def health(s: Services = Depends(services)) -> JSONResponse:
+    """Every dependency's state. `ok` (and 200, else 503) when the stores the API needs answer;
+    `status` is `ok`, `degraded` (the LLM is unreachable or its breaker open: answers come from
+    the ladder) or `down`."""
+    checks: dict[str, dict[str, Any]] = {"database": await _database_check(s)}
+    if s.redis is not None:
+        checks["redis"] = await _redis_check(s)
+    checks["llm"] = await _llm_check(s)
+    ready = all(check["ok"] for name, check in checks.items() if name != "llm")
     body = {
-        "ok": healthy,
+        "ok": ready,
+        "status": "down" if not ready else "ok" if checks["llm"]["ok"] else "degraded",
         "mode": _mode(s),
         "checks": checks,
         "graphs": sorted(s.graphs),
     }
-    return JSONResponse(body, status_code=200 if healthy else 503)
+    return JSONResponse(body, status_code=200 if ready else 503)
