@@ -1,4 +1,5 @@
 """The wire format: request bodies we accept. One module, shared by server, tests and evals.
+What we answer is in `server.responses`.
 
 Every request model forbids unknown fields, and fields of the protocol that we do not
 implement are refused with a clear 422 (see `UNSUPPORTED_RUN_FIELDS`): silently
@@ -7,10 +8,14 @@ ignoring them would be false compatibility.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+import re
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+import orjson
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator, with_config
+from typing_extensions import TypedDict  # pydantic needs it before Python 3.12
 
+from infra.jsonwire import dumps
 from server.sse import StreamMode
 
 MultitaskStrategy = Literal["reject", "enqueue", "interrupt", "rollback"]
@@ -19,6 +24,8 @@ MultitaskStrategy = Literal["reject", "enqueue", "interrupt", "rollback"]
 # Deeper bodies parse, but orjson (records, checkpoints, SSE) refuses nesting past 255 levels,
 # and the run record wraps a body a few levels deeper still.
 MAX_JSON_DEPTH = 200
+# Past any real page; SQLite and Redis refuse offsets beyond 64 bits.
+MAX_OFFSET = 2**53
 
 
 def json_depth(value: Any) -> int:
@@ -39,9 +46,15 @@ class Body(BaseModel):
 
     @model_validator(mode="before")
     @classmethod
-    def _not_too_deep(cls, data: Any) -> Any:
+    def _storable(cls, data: Any) -> Any:
+        """What parses must also encode: records, checkpoints and SSE frames are orjson, which
+        refuses integers beyond 64 bits and unpaired surrogates (`"\\ud800"`) that `json.loads` accepts."""
         if json_depth(data) > MAX_JSON_DEPTH:
             raise ValueError(f"nested deeper than {MAX_JSON_DEPTH} levels")
+        try:
+            dumps(data)
+        except orjson.JSONEncodeError as exc:
+            raise ValueError(f"not storable as JSON: {exc}") from None
         return data
 
 
@@ -60,12 +73,27 @@ class Command(Body):
     goto: str | list[str] | dict[str, Any] | list[dict[str, Any]] | None = None
 
 
+# Other keys are let through here and refused by `server.run_requests.refuse_unsupported`
+# (422 `unsupported_field`), so the client learns which key we do not implement.
+@with_config(ConfigDict(extra="allow"))
+class RunConfig(TypedDict, total=False):
+    configurable: dict[str, Any]
+    tags: list[str]
+    recursion_limit: Annotated[int, Field(ge=1)]
+    run_name: str
+    max_concurrency: Annotated[int, Field(ge=1)]
+    metadata: dict[str, Any]
+
+
+SUPPORTED_CONFIG_KEYS = frozenset(RunConfig.__annotations__)
+
+
 class RunCreate(Body):
     assistant_id: str
     input: dict[str, Any] | None = None
     command: Command | None = None
     metadata: dict[str, Any] | None = None
-    config: dict[str, Any] | None = None
+    config: RunConfig | None = None
     context: dict[str, Any] | None = None
     checkpoint: CheckpointConfig | None = None
     checkpoint_id: str | None = None
@@ -104,20 +132,34 @@ class ThreadPatch(Body):
     metadata: dict[str, Any] = Field(default_factory=dict)
 
 
+def _pathable_keys(filters: dict[str, Any]) -> dict[str, Any]:
+    """Embedded mode matches each key as a JSON path in SQLite, which cannot spell these characters."""
+    unmatchable = [key for key in filters if any(c in '"\\' or c < " " for c in key)]
+    if unmatchable:
+        raise ValueError(f"keys may not contain '\"', '\\' or control characters: {unmatchable[:3]}")
+    return filters
+
+
+# `metadata` and `values` of a thread search: each key must equal the given JSON value.
+ThreadFilter = Annotated[dict[str, Any], AfterValidator(_pathable_keys)]
+# A SQLite statement takes at most 32766 parameters.
+MAX_SEARCH_IDS = 1000
+
+
 class ThreadSearch(Body):
-    ids: list[str] | None = None
-    metadata: dict[str, Any] = Field(default_factory=dict)
-    values: dict[str, Any] = Field(default_factory=dict)
+    ids: list[str] | None = Field(None, max_length=MAX_SEARCH_IDS)
+    metadata: ThreadFilter = Field(default_factory=dict)
+    values: ThreadFilter = Field(default_factory=dict)
     status: Literal["idle", "busy", "interrupted", "error"] | None = None
     limit: int = Field(10, ge=1, le=1000)
-    offset: int = Field(0, ge=0)
+    offset: int = Field(0, ge=0, le=MAX_OFFSET)
     sort_by: Literal["thread_id", "status", "created_at", "updated_at"] = "created_at"
     sort_order: Literal["asc", "desc"] = "desc"
 
 
 class ThreadCount(Body):
-    metadata: dict[str, Any] = Field(default_factory=dict)
-    values: dict[str, Any] = Field(default_factory=dict)
+    metadata: ThreadFilter = Field(default_factory=dict)
+    values: ThreadFilter = Field(default_factory=dict)
     status: Literal["idle", "busy", "interrupted", "error"] | None = None
 
 
@@ -145,7 +187,7 @@ class AssistantSearch(Body):
     graph_id: str | None = None
     name: str | None = None
     limit: int = Field(10, ge=1, le=1000)
-    offset: int = Field(0, ge=0)
+    offset: int = Field(0, ge=0, le=MAX_OFFSET)
     sort_by: Literal["assistant_id", "graph_id", "name", "created_at", "updated_at"] | None = None
     sort_order: Literal["asc", "desc"] | None = None
     select: list[str] | None = None
@@ -164,18 +206,33 @@ class StoreDelete(Body):
     key: str
 
 
+# The store reads a filter key as a dotted JSON path, and an object value as {operator: operand}.
+_STORE_FILTER_KEY = re.compile(r"[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*")
+STORE_FILTER_OPERATORS = ("$eq", "$ne", "$gt", "$gte", "$lt", "$lte")
+
+
 class StoreSearch(Body):
     namespace_prefix: list[str] = Field(default_factory=list)
     filter: dict[str, Any] | None = None
     limit: int = Field(10, ge=1, le=1000)
-    offset: int = Field(0, ge=0)
+    offset: int = Field(0, ge=0, le=MAX_OFFSET)
     query: str | None = None
     refresh_ttl: bool | None = None
+
+    @field_validator("filter")
+    @classmethod
+    def _matchable(cls, filter: dict[str, Any] | None) -> dict[str, Any] | None:
+        for key, value in (filter or {}).items():
+            if not _STORE_FILTER_KEY.fullmatch(key):
+                raise ValueError(f"key {key!r} must be letters, digits, '_' and '-', with '.' between names")
+            if isinstance(value, dict) and not set(value) <= set(STORE_FILTER_OPERATORS):
+                raise ValueError(f"the operators of {key!r} must be among {list(STORE_FILTER_OPERATORS)}")
+        return filter
 
 
 class StoreNamespaces(Body):
     prefix: list[str] | None = None
     suffix: list[str] | None = None
-    max_depth: int | None = None
+    max_depth: int | None = Field(None, ge=1, le=MAX_OFFSET)
     limit: int = Field(100, ge=1, le=1000)
-    offset: int = Field(0, ge=0)
+    offset: int = Field(0, ge=0, le=MAX_OFFSET)
