@@ -5,8 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, BaseModel, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # USD per 1,000 tokens (prompt, completion). Unknown models cost nothing but are logged.
@@ -18,6 +19,16 @@ DEFAULT_PRICES: dict[str, tuple[float, float]] = {
 }
 
 
+class ConfiguredKey(BaseModel):
+    """An API key given in the settings: its id and digest, never the key (`switchyard keys create --print`)."""
+
+    id: str = Field(pattern=r"^[0-9a-f]{12}$")
+    tenant: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
+    user: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
+    sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+    name: str = ""
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="SWITCHYARD_", extra="ignore")
 
@@ -26,10 +37,23 @@ class Settings(BaseSettings):
     # A folder (shop.db and state.db inside) or one file holding everything.
     db: Path = Path("var")
     log_level: str = "info"
+    # Logs (infra/logs.py): one JSON object per line for collectors, or text for a human at a terminal.
+    log_format: Literal["json", "text"] = "json"
     # Browser origins allowed by CORS. LangGraph Studio runs on smith.langchain.com.
     cors_origins: list[str] = ["*"]
     # Request bodies larger than this are refused with 413, declared or chunked.
     max_body_bytes: int = 1024 * 1024
+
+    # API keys (`switchyard keys`). "off" (local use, LangGraph Studio) is refused unless bound to loopback.
+    auth: Literal["on", "off"] = "on"
+    # Keys given here rather than in the store, as digests: a JSON list of {"id", "tenant", "user", "sha256"}.
+    api_keys: list[ConfiguredKey] = Field(default_factory=list)
+    # Limits (0: none). Per key: runs started per minute (429 + Retry-After), SSE streams open at once.
+    runs_per_minute: int = 600
+    max_streams_per_key: int = 32
+    # Per tenant: threads kept (403 thread_quota_exceeded beyond). Per message: characters of its text.
+    max_threads_per_tenant: int = 100_000
+    max_message_chars: int = 16_000
 
     # Runs executing at once in this process; more wait their turn (pending), so a burst
     # shares the CPU in order instead of every run missing its deadline together.
@@ -96,6 +120,11 @@ class Settings(BaseSettings):
     # Fault name -> probability per request, e.g. {"429": 0.05, "cut": 0.01}.
     sim_faults: dict[str, float] = Field(default_factory=dict)
     sim_seed: int = 7
+
+    # Observability (tracing and LangSmith take their standard OTEL_* / LANGSMITH_* variables).
+    # /health probes a real LLM endpoint (GET {base}/models) at most this often, with this timeout.
+    health_llm_probe_ttl_s: float = 10.0
+    health_llm_probe_timeout_s: float = 2.0
 
     @property
     def llm_simulated(self) -> bool:

@@ -19,8 +19,10 @@ from redis.asyncio import Redis
 from starlette.middleware.cors import CORSMiddleware
 
 from graphs.registry import GRAPHS
+from infra import logs
 from infra.llm.service import LlmService
 from infra.persistence import redis_client
+from infra.persistence.api_keys import ApiKey, KeyStore, RedisKeyStore, SqliteKeyStore
 from infra.persistence.checkpointer import open_checkpointer
 from infra.persistence.events import EventLog, MemoryEventLog
 from infra.persistence.records import RecordStore
@@ -32,13 +34,16 @@ from infra.persistence.sqlite import connect
 from infra.persistence.sqlite_records import SqliteRecordStore
 from infra.settings import Settings, db_paths, get_settings
 from nodes.deps import use_llm, use_shop
-from server import errors
+from server import errors, openapi, telemetry
 from server.api import assistants, meta, runs, store, threads
+from server.auth import Authenticator, refuse_open_auth
 from server.execution import RunExecutor
-from server.middleware import BodySizeLimit, PlainTextJson
+from server.limits import Limits, LocalLimits, RedisLimits
+from server.middleware import BodySizeLimit, PlainTextJson, RequestId
 from server.recovery import resume_unfinished, stored_request
 from server.scaleout import ScaleOutExecutor, worker_id
 from server.services import Services
+from server.telemetry import RequestTelemetry, process_telemetry
 from shop.tools import Shop
 
 log = logging.getLogger("switchyard.server")
@@ -50,6 +55,8 @@ class Stores:
     records: RecordStore
     events: EventLog
     executor: RunExecutor
+    keys: KeyStore
+    limits: Limits
     redis: Redis | None = None
 
 
@@ -63,10 +70,13 @@ async def embedded_stores(settings: Settings) -> AsyncIterator[Stores]:
     # Thread streams never close: they keep each thread's newest events only.
     thread_events = MemoryEventLog(ttl_seconds=settings.event_ttl_seconds, max_events=settings.thread_stream_events)
     executor = RunExecutor(records, events, settings.max_running_runs, thread_events)
+    keys = SqliteKeyStore(paths.records)
+    limits = LocalLimits(settings.runs_per_minute, settings.max_streams_per_key)
     try:
-        yield Stores(checkpointer, records, events, executor)
+        yield Stores(checkpointer, records, events, executor, keys, limits)
     finally:
         await executor.shutdown()
+        await keys.close()
         await records.close()
         checkpointer.close()
 
@@ -86,12 +96,30 @@ async def scaleout_stores(settings: Settings) -> AsyncIterator[Stores]:
     executor = ScaleOutExecutor(
         records, events, queue, settings.max_running_runs, thread_events, lease_seconds=settings.lease_seconds
     )
+    limits = RedisLimits(
+        redis, prefix, settings.runs_per_minute, settings.max_streams_per_key, lease_seconds=settings.lease_seconds
+    )
     try:
-        yield Stores(checkpointer, records, events, executor, redis)
+        yield Stores(checkpointer, records, events, executor, RedisKeyStore(redis, prefix), limits, redis)
     finally:
+        await limits.close()
         await executor.shutdown()
         await checkpointer.aclose()
         await redis.aclose()
+
+
+async def authenticator(settings: Settings, keys: KeyStore) -> Authenticator | None:
+    """None when auth is off (refused unless bound to loopback); the keys from settings and the store otherwise."""
+    refusal = refuse_open_auth(settings.auth, settings.host)
+    if refusal:
+        raise SystemExit(refusal)
+    if settings.auth == "off":
+        log.warning("auth is OFF (SWITCHYARD_AUTH=off, loopback only): every caller sees every thread")
+        return None
+    configured = [ApiKey(k.id, k.tenant, k.user, k.sha256, k.name) for k in settings.api_keys]
+    if not configured and not any(k.revoked_at is None for k in await keys.list()):
+        log.warning("auth is on and there are no API keys: every request gets 401; create one: switchyard keys create")
+    return Authenticator(configured, keys)
 
 
 @asynccontextmanager
@@ -99,6 +127,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings: Settings = app.state.settings
     paths = db_paths(settings.db)
     async with AsyncExitStack() as stack:
+        stack.enter_context(process_telemetry())
         shop = await Shop.open(paths.shop, latency=settings.tool_latency_ms / 1000)
         stack.push_async_callback(shop.close)
         use_shop(shop)
@@ -125,7 +154,16 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
             graph_id: build(checkpointer=stores.checkpointer, store=memory_store) for graph_id, build in GRAPHS.items()
         }
         services = Services(
-            settings, graphs, stores.records, stores.events, stores.executor, memory_store, llm, stores.redis
+            settings,
+            graphs,
+            stores.records,
+            stores.events,
+            stores.executor,
+            memory_store,
+            llm,
+            stores.redis,
+            auth=await authenticator(settings, stores.keys),
+            limits=stores.limits,
         )
         app.state.services = services
         if isinstance(stores.executor, ScaleOutExecutor):
@@ -143,11 +181,6 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         yield
 
 
-def setup_logging(settings: Settings) -> None:
-    """Once per process (a no-op when logging is already set up, e.g. by a test)."""
-    logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s")
-
-
 def create_app(settings: Settings | None = None) -> FastAPI:
     """The app. Without `settings` (each `--workers` process), they come from the environment."""
     app = FastAPI(
@@ -156,10 +189,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.settings = settings = settings or get_settings()
-    setup_logging(settings)
+    logs.configure(settings.log_level, settings.log_format)  # here too: each `--workers` process builds its app
     errors.install(app)
-    for module in (meta, assistants, threads, runs, store):
+    openapi.install(app)  # errors, streams and response schemas the handlers do not declare
+    for module in (meta, assistants, threads, runs, store, telemetry):
         app.include_router(module.router)
+    app.add_middleware(RequestTelemetry)  # innermost: it reads the route the router matched from the scope
     app.add_middleware(PlainTextJson)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(
@@ -170,4 +205,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         expose_headers=["content-location", "location", "x-pagination-total", "x-request-id"],
         allow_private_network=True,
     )
+    app.add_middleware(RequestId)  # outermost: every response, a 413 or a CORS preflight too, carries the id
     return app

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import sys
 import time
@@ -15,7 +16,11 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from infra import logs
 from infra.settings import Settings, db_paths
+from server import keys_cli
+
+log = logging.getLogger("switchyard.cli")
 
 
 def _settings(args: argparse.Namespace, *names: str) -> Settings:
@@ -28,27 +33,35 @@ def seed_if_missing(settings: Settings, *, force: bool = False) -> None:
 
     path = db_paths(settings.db).shop
     if has_shop(path) and not force:
-        print(f"shop: using {path}", file=sys.stderr)
+        log.info("shop: using %s", path)
         return
-    print(
-        f"shop: seeding {path} ({settings.seed_customers} customers, {settings.seed_orders} orders, "
-        f"seed {settings.seed}) ...",
-        file=sys.stderr,
+    log.info(
+        "shop: seeding %s (%d customers, %d orders, seed %d) ...",
+        path,
+        settings.seed_customers,
+        settings.seed_orders,
+        settings.seed,
     )
     started = time.perf_counter()
     summary = seed_database(
         path, seed=settings.seed, customers=settings.seed_customers, orders=settings.seed_orders, force=force
     )
-    print(f"shop: done in {time.perf_counter() - started:.1f}s: {summary}", file=sys.stderr)
+    log.info("shop: done in %.1fs: %s", time.perf_counter() - started, summary)
 
 
 def serve(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from server.app import create_app, setup_logging
+    from infra.metrics import multiprocess_folder
+    from server.app import create_app
+    from server.auth import refuse_open_auth
 
-    settings = _settings(args, "host", "port", "db", "log_level", "redis_url", "workers")
-    setup_logging(settings)
+    settings = _settings(args, "host", "port", "db", "log_level", "redis_url", "workers", "auth", "log_format")
+    logs.configure(settings.log_level, settings.log_format)
+    refusal = refuse_open_auth(settings.auth, settings.host)
+    if refusal:
+        print(f"serve: {refusal}", file=sys.stderr)
+        return 2
     if settings.workers > 1 and not settings.redis_url:
         print(
             "serve: --workers needs --redis-url (SWITCHYARD_REDIS_URL): in embedded mode the run queue and "
@@ -57,22 +70,32 @@ def serve(args: argparse.Namespace) -> int:
         )
         return 2
     seed_if_missing(settings)
-    options: dict[str, Any] = {"host": settings.host, "port": settings.port, "timeout_graceful_shutdown": 5}
+    # log_config None: uvicorn's loggers keep no handlers of their own and reach ours (infra/logs.py).
+    options: dict[str, Any] = {
+        "host": settings.host,
+        "port": settings.port,
+        "timeout_graceful_shutdown": 5,
+        "log_config": None,
+    }
     if settings.workers == 1:
         uvicorn.run(create_app(settings), log_level=settings.log_level, **options)
         return 0
     # Each worker process builds its own app from the environment, so pass the options on there.
-    for name, value in settings.model_dump(include={"host", "port", "db", "log_level", "redis_url"}).items():
+    for name, value in settings.model_dump(
+        include={"host", "port", "db", "log_level", "log_format", "redis_url", "auth"}
+    ).items():
         os.environ[f"SWITCHYARD_{name.upper()}"] = str(value)
-    print(f"serve: {settings.workers} worker processes on one port, sharing Redis", file=sys.stderr)
-    uvicorn.run(
-        "server.app:create_app", factory=True, workers=settings.workers, log_level=settings.log_level, **options
-    )
+    log.info("serve: %d worker processes on one port, sharing Redis", settings.workers)
+    with multiprocess_folder():  # a /metrics scrape of any worker reports the sum over all of them
+        uvicorn.run(
+            "server.app:create_app", factory=True, workers=settings.workers, log_level=settings.log_level, **options
+        )
     return 0
 
 
 def seed(args: argparse.Namespace) -> int:
     settings = _settings(args, "db", "seed", "seed_customers", "seed_orders")
+    logs.configure(settings.log_level, settings.log_format)
     seed_if_missing(settings, force=args.force)
     return 0
 
@@ -99,13 +122,14 @@ def eval_(args: argparse.Namespace) -> int:
 
 
 def bench(args: argparse.Namespace) -> int:
-    from bench import checkpointers, fast_path, llm_path, sessions
+    from bench import checkpointers, fast_path, llm_path, observability, sessions
 
     benchmarks = {
         "fast-path": fast_path.main,
         "checkpointers": checkpointers.main,
         "llm-path": llm_path.main,
         "sessions": sessions.main,
+        "observability": observability.main,
     }
     return int(benchmarks[args.name](args.rest))
 
@@ -120,6 +144,12 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--db", type=Path, help="database folder or file (SWITCHYARD_DB, default ./var)")
     s.add_argument("--log-level", dest="log_level", help="debug|info|warning (SWITCHYARD_LOG_LEVEL)")
     s.add_argument(
+        "--log-format",
+        dest="log_format",
+        choices=["json", "text"],
+        help="json: one object per line; text: for a terminal (SWITCHYARD_LOG_FORMAT, default json)",
+    )
+    s.add_argument(
         "--redis-url",
         dest="redis_url",
         help="scale-out mode: share state, runs and streams through this Redis (SWITCHYARD_REDIS_URL)",
@@ -127,7 +157,14 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument(
         "--workers", type=int, help="processes on this port, scale-out mode only (SWITCHYARD_WORKERS, default 1)"
     )
+    s.add_argument(
+        "--auth",
+        choices=["on", "off"],
+        help="require API keys (SWITCHYARD_AUTH, default on); off is refused unless --host is loopback",
+    )
     s.set_defaults(func=serve)
+
+    keys_cli.add_parser(sub)
 
     d = sub.add_parser("seed", help="(re)build the demo shop database")
     d.add_argument("--db", type=Path, help="database folder or file (SWITCHYARD_DB, default ./var)")
@@ -158,7 +195,8 @@ def parser() -> argparse.ArgumentParser:
     e.set_defaults(func=eval_)
 
     b = sub.add_parser("bench", help="run a benchmark (see bench/README.md)")
-    b.add_argument("name", choices=["fast-path", "checkpointers", "llm-path", "sessions"], help="which benchmark")
+    benchmarks = ["fast-path", "checkpointers", "llm-path", "sessions", "observability"]
+    b.add_argument("name", choices=benchmarks, help="which benchmark")
     b.add_argument("rest", nargs=argparse.REMAINDER, help="its options (see: switchyard bench fast-path -h)")
     b.set_defaults(func=bench)
     return p
