@@ -1,11 +1,13 @@
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
+from redis.asyncio import Redis
 
+from tests.redis_server import redis_server
 from tests.support import copy_db, seed_small_shop
 
 # The in-process LLM simulator answers at once in tests (tests that study latency set their own),
@@ -37,3 +39,19 @@ async def shop(db_dir: Path) -> AsyncIterator[object]:
     yield opened
     use_shop(None)
     await opened.close()
+
+
+@pytest.fixture(scope="module")
+def redis_url() -> Iterator[str]:
+    """A real redis-server of the test module's own, on a free loopback port."""
+    with redis_server() as url:
+        yield url
+
+
+@pytest.fixture
+async def redis(redis_url: str) -> AsyncIterator[Redis]:
+    """A client of the module's Redis, emptied for each test."""
+    client = Redis.from_url(redis_url)
+    await client.flushdb()
+    yield client
+    await client.aclose()

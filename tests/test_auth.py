@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -13,21 +13,6 @@ from starlette.datastructures import Headers
 from infra.persistence.api_keys import KeyStore, RedisKeyStore, SqliteKeyStore, digest, key_id_of, new_key, revoke
 from server.auth import Authenticator, Unauthorized, is_loopback, refuse_open_auth
 from server.limits import LocalLimits, RateLimited, RedisLimits
-from tests.redis_server import redis_server
-
-
-@pytest.fixture(scope="module")
-def redis_url() -> Iterator[str]:
-    with redis_server() as url:
-        yield url
-
-
-@pytest.fixture
-async def redis(redis_url: str) -> AsyncIterator[Redis]:
-    client = Redis.from_url(redis_url)
-    await client.flushdb()
-    yield client
-    await client.aclose()
 
 
 @pytest.fixture(params=["sqlite", "redis"])

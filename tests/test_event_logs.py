@@ -7,22 +7,15 @@ its keys afterwards.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from uuid import uuid4
 
 import pytest
 
 from infra.persistence.events import Event, EventLog, MemoryEventLog
 from infra.persistence.redis_events import RedisEventLog
-from tests.redis_server import redis_server
 
 MakeLog = Callable[..., Awaitable[EventLog]]
-
-
-@pytest.fixture(scope="module")
-def redis_url() -> Iterator[str]:
-    with redis_server() as url:
-        yield url
 
 
 @pytest.fixture(params=["memory", "redis"])

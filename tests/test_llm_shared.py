@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -24,17 +24,10 @@ from infra.llm.redis_gate import RedisGate
 from infra.llm.service import LlmResult, LlmService
 from infra.settings import Settings
 from routers.llm_tier import IntentChoice
-from tests.redis_server import redis_server
 
 pytestmark = pytest.mark.timeout(10)
 
 DEPS = {"order:10002": "2026-05-01T10:00:00"}
-
-
-@pytest.fixture(scope="module")
-def redis_url() -> Iterator[str]:
-    with redis_server() as url:
-        yield url
 
 
 class Processes:

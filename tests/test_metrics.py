@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Iterator
 from typing import Any, TypedDict
 
 import pytest
@@ -24,7 +23,6 @@ from infra.llm.retry import LlmUnavailable
 from infra.llm.service import LlmService
 from infra.settings import Settings
 from server.run_telemetry import NodeTelemetry
-from tests.redis_server import redis_server
 
 pytestmark = pytest.mark.timeout(20)
 
@@ -88,12 +86,6 @@ async def test_llm_calls_tokens_cost_and_errors_are_counted() -> None:
     assert sample("switchyard_llm_calls_total", model=model, outcome="llm_server_error") == 1
     assert sample("switchyard_llm_attempt_errors_total", kind="llm_server_error") == errors_before + 2
     assert sample("switchyard_llm_call_duration_seconds_count", model=model) == 2
-
-
-@pytest.fixture(scope="module")
-def redis_url() -> Iterator[str]:
-    with redis_server() as url:
-        yield url
 
 
 async def test_cache_lookups_are_counted_per_cache_tier_and_result(redis_url: str) -> None:

@@ -6,7 +6,7 @@ and deletes its keys afterwards.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from uuid import uuid4
@@ -16,19 +16,12 @@ import pytest
 from infra.persistence.records import RecordStore, RunRecord, ThreadQuery, ThreadRecord
 from infra.persistence.redis_records import RedisRecordStore
 from infra.persistence.sqlite_records import SqliteRecordStore
-from tests.redis_server import redis_server
 
 T0 = datetime(2025, 1, 1, 12, 0, 0, tzinfo=UTC)
 
 
 def at(seconds: float) -> datetime:
     return T0 + timedelta(seconds=seconds)
-
-
-@pytest.fixture(scope="module")
-def redis_url() -> Iterator[str]:
-    with redis_server() as url:
-        yield url
 
 
 @pytest.fixture(params=["sqlite", "redis"])

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import operator
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from typing import Annotated, TypedDict
 from uuid import uuid4
 
@@ -27,13 +27,6 @@ from redis.exceptions import ResponseError
 
 from infra.persistence.redis_checkpointer import RedisSaver
 from tests.conformance import BASE, EXTENDED, UNSUPPORTED, assert_conforms
-from tests.redis_server import redis_server
-
-
-@pytest.fixture(scope="module")
-def redis_url() -> Iterator[str]:
-    with redis_server() as url:
-        yield url
 
 
 @pytest.fixture
