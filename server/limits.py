@@ -24,6 +24,8 @@ import uuid
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Protocol
 
+from redis.exceptions import RedisError
+
 from infra.llm.gate import TokenBucket
 from server.errors import ApiError
 
@@ -193,7 +195,7 @@ class RedisLimits:
         while self._open:
             await asyncio.sleep(self._lease_ms / 3000)
             keys = list(self._open)
-            with contextlib.suppress(Exception):  # Redis down: the next round tries again
+            with contextlib.suppress(RedisError):  # Redis down: the next round tries again
                 await self._renew_streams(
                     keys=keys, args=[self._lease_ms, *(",".join(self._open.get(k, ())) or "-" for k in keys)]
                 )
