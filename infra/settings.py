@@ -126,6 +126,12 @@ class Settings(BaseSettings):
     health_llm_probe_ttl_s: float = 10.0
     health_llm_probe_timeout_s: float = 2.0
 
+    @classmethod
+    def with_options(cls, options: object, *names: str) -> Settings:
+        """The environment's settings, with these command-line options on top where they were given (not None)."""
+        given = {name: getattr(options, name) for name in names if getattr(options, name, None) is not None}
+        return cls(**given)
+
     @property
     def llm_simulated(self) -> bool:
         """True when the LLM is the bundled in-process simulator."""

@@ -7,6 +7,7 @@ an option given on the command line wins.
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import logging
 import os
@@ -21,11 +22,6 @@ from infra.settings import Settings, db_paths
 from server import keys_cli
 
 log = logging.getLogger("switchyard.cli")
-
-
-def _settings(args: argparse.Namespace, *names: str) -> Settings:
-    overrides: dict[str, Any] = {n: getattr(args, n) for n in names if getattr(args, n, None) is not None}
-    return Settings(**overrides)
 
 
 def seed_if_missing(settings: Settings, *, force: bool = False) -> None:
@@ -56,7 +52,9 @@ def serve(args: argparse.Namespace) -> int:
     from server.app import create_app
     from server.auth import refuse_open_auth
 
-    settings = _settings(args, "host", "port", "db", "log_level", "redis_url", "workers", "auth", "log_format")
+    settings = Settings.with_options(
+        args, "host", "port", "db", "log_level", "redis_url", "workers", "auth", "log_format"
+    )
     logs.configure(settings.log_level, settings.log_format)
     refusal = refuse_open_auth(settings.auth, settings.host)
     if refusal:
@@ -94,7 +92,7 @@ def serve(args: argparse.Namespace) -> int:
 
 
 def seed(args: argparse.Namespace) -> int:
-    settings = _settings(args, "db", "seed", "seed_customers", "seed_orders")
+    settings = Settings.with_options(args, "db", "seed", "seed_customers", "seed_orders")
     logs.configure(settings.log_level, settings.log_format)
     seed_if_missing(settings, force=args.force)
     return 0
@@ -104,7 +102,9 @@ def sim(args: argparse.Namespace) -> int:
     from infra.llm.client import sim_config
     from infra.llm.simulator import serve as serve_simulator
 
-    settings = _settings(args, "host", "sim_ttft_ms", "sim_tokens_per_s", "sim_faults", "sim_seed", "log_level")
+    settings = Settings.with_options(
+        args, "host", "sim_ttft_ms", "sim_tokens_per_s", "sim_faults", "sim_seed", "log_level"
+    )
     port = args.port or 8300
     print(
         f"simulator: OpenAI-compatible endpoint on http://{settings.host}:{port}/v1 "
@@ -121,17 +121,19 @@ def eval_(args: argparse.Namespace) -> int:
     return int(eval_main(args.rest))
 
 
-def bench(args: argparse.Namespace) -> int:
-    from bench import checkpointers, fast_path, llm_path, observability, sessions
+# `switchyard bench NAME`: the module in bench/ that runs it (imported only when asked for: they are heavy).
+BENCHMARKS = {
+    "fast-path": "fast_path",
+    "checkpointers": "checkpointers",
+    "llm-path": "llm_path",
+    "sessions": "sessions",
+    "observability": "observability",
+}
 
-    benchmarks = {
-        "fast-path": fast_path.main,
-        "checkpointers": checkpointers.main,
-        "llm-path": llm_path.main,
-        "sessions": sessions.main,
-        "observability": observability.main,
-    }
-    return int(benchmarks[args.name](args.rest))
+
+def bench(args: argparse.Namespace) -> int:
+    module = importlib.import_module(f"bench.{BENCHMARKS[args.name]}")
+    return int(module.main(args.rest))
 
 
 def parser() -> argparse.ArgumentParser:
@@ -195,8 +197,7 @@ def parser() -> argparse.ArgumentParser:
     e.set_defaults(func=eval_)
 
     b = sub.add_parser("bench", help="run a benchmark (see bench/README.md)")
-    benchmarks = ["fast-path", "checkpointers", "llm-path", "sessions", "observability"]
-    b.add_argument("name", choices=benchmarks, help="which benchmark")
+    b.add_argument("name", choices=list(BENCHMARKS), help="which benchmark")
     b.add_argument("rest", nargs=argparse.REMAINDER, help="its options (see: switchyard bench fast-path -h)")
     b.set_defaults(func=bench)
     return p

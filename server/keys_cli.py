@@ -25,8 +25,7 @@ from infra.settings import Settings, db_paths
 
 @asynccontextmanager
 async def _store(args: argparse.Namespace) -> AsyncIterator[tuple[KeyStore, str]]:
-    overrides = {n: getattr(args, n) for n in ("db", "redis_url", "redis_prefix") if getattr(args, n) is not None}
-    settings = Settings(**overrides)
+    settings = Settings.with_options(args, "db", "redis_url", "redis_prefix")
     if settings.redis_url:
         redis = redis_client.connect(settings.redis_url)
         try:
