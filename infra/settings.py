@@ -19,12 +19,16 @@ DEFAULT_PRICES: dict[str, tuple[float, float]] = {
 }
 
 
+# A tenant or user name: it appears in store namespaces and logs, so it stays plain.
+NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$"
+
+
 class ConfiguredKey(BaseModel):
     """An API key given in the settings: its id and digest, never the key (`switchyard keys create --print`)."""
 
     id: str = Field(pattern=r"^[0-9a-f]{12}$")
-    tenant: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
-    user: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
+    tenant: str = Field(pattern=NAME_PATTERN)
+    user: str = Field(pattern=NAME_PATTERN)
     sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
     name: str = ""
 

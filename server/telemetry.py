@@ -34,8 +34,11 @@ async def scrape(request: Request) -> Response:
     return Response(metrics.render(), media_type=metrics.CONTENT_TYPE_LATEST)
 
 
+StreamKind = Literal["run", "thread"]
+
+
 @contextmanager
-def sse_stream(kind: Literal["run", "thread"]) -> Iterator[None]:
+def sse_stream(kind: StreamKind) -> Iterator[None]:
     """Counts an SSE stream as open while its frames generator runs."""
     gauge = metrics.SSE_STREAMS.labels(kind)
     gauge.inc()

@@ -26,11 +26,11 @@ from redis.asyncio import Redis
 from infra.jsonwire import dumps_str, loads
 from infra.persistence.records import now
 from infra.persistence.sqlite import connect_inline
+from infra.settings import NAME_PATTERN
 
 KEY_PREFIX = "syk"
 _KEY = re.compile(r"^syk_([0-9a-f]{12})_([A-Za-z0-9_-]{20,})$")
-# Tenants and users appear in store namespaces and metric-free logs: keep them plain.
-NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
+NAME = re.compile(NAME_PATTERN)
 
 
 @dataclass

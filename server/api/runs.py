@@ -30,7 +30,7 @@ from server.run_requests import build_request, refuse_long_messages, refuse_unsu
 from server.schemas import MAX_OFFSET, RunCreate
 from server.services import Services, caller
 from server.sse import STREAM_MODES, frame
-from server.telemetry import sse_stream
+from server.telemetry import StreamKind, sse_stream
 
 router = APIRouter(tags=["runs"])
 
@@ -96,24 +96,23 @@ async def _frames(
     s: Services, run: RunRecord, after: str | None, with_ids: bool, on_disconnect: str, modes: set[str] | None
 ) -> AsyncIterator[bytes]:
     finished = False
-    with sse_stream("run"):
-        try:
-            async for event in s.events.follow(run.run_id, after):
-                finished = event.event == "end"
-                base = event.event.split("|", 1)[0].split("/", 1)[0]
-                if modes is None or base in modes or event.event in ("metadata", "error", "end"):
-                    yield frame(event.event, event.data, event.id if with_ids else None)
-            if not finished and not await s.events.has(run.run_id):
-                # The log is gone (expired, or the run predates this process): say the stream is over.
-                yield frame("end", b"null")
-                finished = True
-        except RedisError:
-            # The run goes on (or is retried); the client may rejoin with its Last-Event-ID.
-            finished = True  # the client did not leave: do not cancel
-            yield frame("error", dumps({"error": "StoreUnavailable", "message": STORE_UNAVAILABLE}))
-        finally:
-            if not finished and on_disconnect == "cancel":
-                await s.executor.cancel(run.run_id)
+    try:
+        async for event in s.events.follow(run.run_id, after):
+            finished = event.event == "end"
+            base = event.event.split("|", 1)[0].split("/", 1)[0]
+            if modes is None or base in modes or event.event in ("metadata", "error", "end"):
+                yield frame(event.event, event.data, event.id if with_ids else None)
+        if not finished and not await s.events.has(run.run_id):
+            # The log is gone (expired, or the run predates this process): say the stream is over.
+            yield frame("end", b"null")
+            finished = True
+    except RedisError:
+        # The run goes on (or is retried); the client may rejoin with its Last-Event-ID.
+        finished = True  # the client did not leave: do not cancel
+        yield frame("error", dumps({"error": "StoreUnavailable", "message": STORE_UNAVAILABLE}))
+    finally:
+        if not finished and on_disconnect == "cancel":
+            await s.executor.cancel(run.run_id)
 
 
 async def stream_slot(s: Services) -> StreamSlot:
@@ -122,16 +121,17 @@ async def stream_slot(s: Services) -> StreamSlot:
 
 
 def event_stream(s: Services, run: RunRecord, frames: AsyncIterator[bytes], slot: StreamSlot) -> EventSourceResponse:
-    return sse_response(s, frames, _run_paths(run), slot)
+    return sse_response(s, frames, _run_paths(run), slot, "run")
 
 
 def sse_response(
-    s: Services, frames: AsyncIterator[bytes], headers: dict[str, str], slot: StreamSlot
+    s: Services, frames: AsyncIterator[bytes], headers: dict[str, str], slot: StreamSlot, kind: StreamKind
 ) -> EventSourceResponse:
     async def released() -> AsyncIterator[bytes]:
         try:
-            async for chunk in frames:
-                yield chunk
+            with sse_stream(kind):
+                async for chunk in frames:
+                    yield chunk
         finally:
             await slot.release()
 
@@ -280,12 +280,12 @@ async def thread_stream(
         await log.begin(thread.thread_id, first_id=1)
 
     async def frames() -> AsyncIterator[bytes]:
-        with sse_stream("thread"):
-            async for event in log.follow(thread.thread_id, last_event_id):
-                if event.kind in kinds:
-                    yield frame(event.event, event.data, event.id)
+        async for event in log.follow(thread.thread_id, last_event_id):
+            if event.kind in kinds:
+                yield frame(event.event, event.data, event.id)
 
-    return sse_response(s, frames(), {"Location": f"/threads/{thread.thread_id}/stream"}, await stream_slot(s))
+    location = {"Location": f"/threads/{thread.thread_id}/stream"}
+    return sse_response(s, frames(), location, await stream_slot(s), "thread")
 
 
 @router.get("/threads/{thread_id}/runs/{run_id}/stream")
